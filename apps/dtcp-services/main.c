@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dtcp-services: the stack on one DPDK port, one worker per queue. For now
+ * it answers ARP and ping; the classic TCP services come with the engine.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include <dtcp/dtcp.h>
+
+static volatile bool stop;
+static struct dtcp_worker *workers[RTE_MAX_LCORE];
+static struct dtcp_port *ports[RTE_MAX_LCORE];
+static unsigned n_workers;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = true;
+}
+
+static void
+usage(const char *prog)
+{
+	printf("Usage: %s [EAL options] -- [options]\n"
+	       "\n"
+	       "Runs the dtcp stack on a DPDK port: answers ARP and ICMP echo.\n"
+	       "\n"
+	       "  --config FILE        INI configuration (see config/services.ini)\n"
+	       "  --ip A.B.C.D/N       interface address (repeat for more); overrides the file\n"
+	       "  --gateway A.B.C.D    default gateway\n"
+	       "  --mtu N              IP MTU\n"
+	       "  --mac XX:XX:..       MAC address to use instead of the port's\n"
+	       "  --set SEC.KEY=VALUE  any configuration key, e.g. --set arp.entries=4096\n"
+	       "  --port N             ethdev port id (default: the first)\n"
+	       "  --duration SEC       stop after SEC seconds (default: run until SIGINT/SIGTERM)\n"
+	       "  --stats-interval SEC print counters every SEC seconds (default: only at exit)\n"
+	       "  --print-config       print the configuration in force and go on\n"
+	       "  --help               this text\n"
+	       "\n"
+	       "Example: %s --vdev=net_tap0,iface=dtap0 -- --ip 198.18.0.2/24\n",
+	       prog, prog);
+}
+
+struct opts {
+	struct dtcp_config cfg;
+	long port;
+	unsigned duration;
+	unsigned stats_interval;
+	bool print_config;
+};
+
+static int
+parse_args(int argc, char **argv, struct opts *o)
+{
+	enum { O_CONFIG = 256, O_IP, O_GW, O_MTU, O_MAC, O_SET, O_PORT, O_DURATION,
+	       O_STATS, O_PRINT, O_HELP };
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, O_CONFIG },
+		{ "ip", required_argument, NULL, O_IP },
+		{ "gateway", required_argument, NULL, O_GW },
+		{ "mtu", required_argument, NULL, O_MTU },
+		{ "mac", required_argument, NULL, O_MAC },
+		{ "set", required_argument, NULL, O_SET },
+		{ "port", required_argument, NULL, O_PORT },
+		{ "duration", required_argument, NULL, O_DURATION },
+		{ "stats-interval", required_argument, NULL, O_STATS },
+		{ "print-config", no_argument, NULL, O_PRINT },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	char err[256];
+	int opt, rc = 0;
+
+	/* The file first, whatever its place: the other options override it. */
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (opt == O_CONFIG && dtcp_config_load(&o->cfg, optarg, err, sizeof(err)) != 0) {
+			fprintf(stderr, "dtcp-services: %s\n", err);
+			return -1;
+		}
+		if (opt == O_HELP) {
+			usage(argv[0]);
+			exit(0);
+		}
+		if (opt == '?')
+			return -1;
+	}
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		char *eq, *dot, *end;
+
+		err[0] = '\0';
+		switch (opt) {
+		case O_IP:
+			rc = dtcp_config_set(&o->cfg, "ip", "address", optarg, err, sizeof(err));
+			break;
+		case O_GW:
+			rc = dtcp_config_set(&o->cfg, "ip", "gateway", optarg, err, sizeof(err));
+			break;
+		case O_MTU:
+			rc = dtcp_config_set(&o->cfg, "port", "mtu", optarg, err, sizeof(err));
+			break;
+		case O_MAC:
+			rc = dtcp_config_set(&o->cfg, "port", "mac", optarg, err, sizeof(err));
+			break;
+		case O_SET:
+			dot = strchr(optarg, '.');
+			eq = strchr(optarg, '=');
+			if (dot == NULL || eq == NULL || dot > eq) {
+				snprintf(err, sizeof(err), "--set %s: expected SECTION.KEY=VALUE", optarg);
+				rc = -1;
+				break;
+			}
+			*dot = '\0';
+			*eq = '\0';
+			rc = dtcp_config_set(&o->cfg, optarg, dot + 1, eq + 1, err, sizeof(err));
+			break;
+		case O_PORT:
+			o->port = strtol(optarg, &end, 10);
+			if (*end != '\0' || o->port < 0 || o->port >= RTE_MAX_ETHPORTS) {
+				snprintf(err, sizeof(err), "--port %s: not a port id", optarg);
+				rc = -1;
+			}
+			break;
+		case O_DURATION:
+			o->duration = (unsigned)strtoul(optarg, &end, 10);
+			if (*end != '\0') {
+				snprintf(err, sizeof(err), "--duration %s: not a number", optarg);
+				rc = -1;
+			}
+			break;
+		case O_STATS:
+			o->stats_interval = (unsigned)strtoul(optarg, &end, 10);
+			if (*end != '\0') {
+				snprintf(err, sizeof(err), "--stats-interval %s: not a number", optarg);
+				rc = -1;
+			}
+			break;
+		case O_PRINT:
+			o->print_config = true;
+			break;
+		default:
+			break;
+		}
+		if (rc != 0) {
+			fprintf(stderr, "dtcp-services: %s\n", err);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "dtcp-services: unexpected argument '%s' (try --help)\n",
+			argv[optind]);
+		return -1;
+	}
+	if (dtcp_config_validate(&o->cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "dtcp-services: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+worker_main(void *arg)
+{
+	dtcp_worker_run(arg, &stop);
+	return 0;
+}
+
+/* Reporter: periodic counters and the --duration deadline, off the data path. */
+static void *
+reporter(void *arg)
+{
+	const struct opts *o = arg;
+	uint64_t ctr[DTCP_CTR_MAX];
+	unsigned elapsed = 0;
+
+	while (!stop) {
+		usleep(100000);
+		elapsed++;
+		if (o->stats_interval != 0 && elapsed % (o->stats_interval * 10) == 0) {
+			dtcp_stats_sum(ctr);
+			printf("dtcp-services: counters at %us\n", elapsed / 10);
+			dtcp_stats_print(ctr, stdout);
+			fflush(stdout);
+		}
+		if (o->duration != 0 && elapsed >= o->duration * 10)
+			stop = true;
+	}
+	return NULL;
+}
+
+static void
+report_final(void)
+{
+	uint64_t ctr[DTCP_CTR_MAX], drops = 0, ends = 0;
+
+	dtcp_stats_sum(ctr);
+	for (unsigned c = 0; c < DTCP_CTR_MAX; c++) {
+		if (dtcp_ctr_kind(c) == DTCP_CTR_KIND_DROP)
+			drops += ctr[c];
+		else if (dtcp_ctr_kind(c) == DTCP_CTR_KIND_END)
+			ends += ctr[c];
+	}
+	printf("dtcp-services: final counters\n");
+	dtcp_stats_print(ctr, stdout);
+	printf("dtcp-services: frames received %llu = dropped %llu + handled %llu%s\n",
+	       (unsigned long long)ctr[DTCP_CTR_rx_frames], (unsigned long long)drops,
+	       (unsigned long long)ends,
+	       ctr[DTCP_CTR_rx_frames] == drops + ends ? "" : "  (MISMATCH)");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o = { .port = -1 };
+	struct rte_mempool *pool;
+	pthread_t rep;
+	char err[256];
+	unsigned lcore, q, in_use_start, in_use_end;
+	uint16_t port_id = UINT16_MAX, pid;
+	int rc;
+
+	rc = dtcp_eal_init(argc, argv);
+	if (rc < 0) {
+		fprintf(stderr, "dtcp-services: EAL init failed: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	argc -= rc;
+	argv += rc;
+	dtcp_config_defaults(&o.cfg);
+	if (parse_args(argc, argv, &o) != 0) {
+		rte_eal_cleanup();
+		return 2;
+	}
+	if (o.print_config)
+		dtcp_config_dump(&o.cfg, stdout);
+
+	RTE_ETH_FOREACH_DEV(pid) {
+		if (o.port < 0 || pid == o.port) {
+			port_id = pid;
+			break;
+		}
+	}
+	if (port_id == UINT16_MAX) {
+		fprintf(stderr, "dtcp-services: no DPDK port%s (give one with --vdev or a PCI address)\n",
+			o.port < 0 ? "" : " with that id");
+		rte_eal_cleanup();
+		return 1;
+	}
+	if (o.cfg.queues > rte_lcore_count()) {
+		fprintf(stderr, "dtcp-services: %u queues need %u lcores, EAL gave %u (-l)\n",
+			o.cfg.queues, o.cfg.queues, rte_lcore_count());
+		rte_eal_cleanup();
+		return 1;
+	}
+	pool = rte_pktmbuf_pool_create("dtcp_pool", o.cfg.mbufs, o.cfg.mbuf_cache, 0,
+				       RTE_MBUF_DEFAULT_BUF_SIZE, rte_eth_dev_socket_id(port_id));
+	if (pool == NULL) {
+		fprintf(stderr, "dtcp-services: mbuf pool of %u: %s\n", o.cfg.mbufs,
+			rte_strerror(rte_errno));
+		rte_eal_cleanup();
+		return 1;
+	}
+	if (dtcp_ethdev_configure(port_id, &o.cfg, pool, err, sizeof(err)) != 0) {
+		fprintf(stderr, "dtcp-services: %s\n", err);
+		rte_eal_cleanup();
+		return 1;
+	}
+	for (q = 0; q < o.cfg.queues; q++) {
+		struct dtcp_port *p = dtcp_ethdev_port(port_id, (uint16_t)q, pool);
+
+		workers[q] = p ? dtcp_worker_create(&o.cfg, p, q, dtcp_tsc_to_ns(rte_rdtsc()),
+						    err, sizeof(err)) : NULL;
+		if (workers[q] == NULL) {
+			fprintf(stderr, "dtcp-services: worker %u: %s\n", q, p ? err : "out of memory");
+			dtcp_port_destroy(p);
+			stop = true;
+			break;
+		}
+		dtcp_telemetry_register(workers[q]);
+		ports[q] = p;
+		n_workers++;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	{
+		struct rte_ether_addr mac;
+		char buf[RTE_ETHER_ADDR_FMT_SIZE];
+		struct rte_eth_dev_info info;
+
+		rte_eth_macaddr_get(port_id, &mac);
+		rte_ether_format_addr(buf, sizeof(buf), o.cfg.mac_set ? &o.cfg.mac : &mac);
+		rte_eth_dev_info_get(port_id, &info);
+		printf("dtcp-services: port %u (%s) MAC %s, %u worker(s), %u address(es), MTU %u\n",
+		       port_id, info.driver_name, buf, n_workers, o.cfg.n_addrs, o.cfg.mtu);
+		fflush(stdout);
+	}
+	in_use_start = rte_mempool_in_use_count(pool);
+	for (q = 0; q < n_workers; q++)
+		dtcp_worker_announce(workers[q]);
+
+	pthread_create(&rep, NULL, reporter, &o);
+	/* Queue 0 on the main lcore, the others on the worker lcores in order. */
+	q = 1;
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		if (q >= n_workers)
+			break;
+		rte_eal_remote_launch(worker_main, workers[q++], lcore);
+	}
+	if (n_workers > 0)
+		worker_main(workers[0]);
+	rte_eal_mp_wait_lcore();
+	stop = true;
+	pthread_join(rep, NULL);
+
+	report_final();
+	for (q = 0; q < n_workers; q++) {
+		dtcp_worker_destroy(workers[q]);
+		dtcp_port_destroy(ports[q]);
+	}
+	in_use_end = rte_mempool_in_use_count(pool);
+	printf("dtcp-services: mbufs in use: %u at start, %u at exit%s\n", in_use_start,
+	       in_use_end, in_use_end > in_use_start ? "  (LEAK)" : "");
+	rte_eth_dev_stop(port_id);
+	rte_eth_dev_close(port_id);
+	rte_eal_cleanup();
+	return in_use_end > in_use_start ? 3 : 0;
+}

@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Configuration: defaults, one table of keys, INI files through rte_cfgfile. */
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <arpa/inet.h>
+#include <rte_cfgfile.h>
+
+#include <dtcp/config.h>
+
+#include "worker_priv.h"
+#include "../wire/wire.h"
+
+void
+dtcp_config_defaults(struct dtcp_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mtu = 1500;
+	cfg->rx_desc = 1024;
+	cfg->tx_desc = 1024;
+	cfg->burst = 32;
+	cfg->mbufs = 16383;
+	cfg->mbuf_cache = 256;
+	cfg->queues = 1;
+	cfg->addrs[0].addr = 0xc6120002;      /* 198.18.0.2/24 */
+	cfg->addrs[0].prefix_len = 24;
+	cfg->n_addrs = 1;
+	cfg->ttl = 64;
+	cfg->arp_entries = 1024;
+	cfg->arp_pending_per_entry = 8;
+	cfg->arp_pending_max = 1024;
+	cfg->arp_retries = 3;
+	cfg->arp_retry_ms = 1000;
+	cfg->arp_reachable_ms = 300000;
+	cfg->frag_max_flows = 1024;
+	cfg->frag_timeout_ms = 30000;
+	cfg->timer_tick_us = 1000;
+	cfg->timer_budget = 4096;
+}
+
+enum key_type { K_U8, K_U16, K_U32, K_IPV4, K_ADDRS, K_MAC, K_STR };
+
+struct key {
+	const char *section;
+	const char *name;
+	enum key_type type;
+	size_t off;
+	uint32_t min, max;
+};
+
+#define F(field) offsetof(struct dtcp_config, field)
+static const struct key keys[] = {
+	{ "port", "mtu",        K_U16, F(mtu), 576, 9000 },
+	{ "port", "mac",        K_MAC, F(mac), 0, 0 },
+	{ "port", "rx_desc",    K_U16, F(rx_desc), 32, 32768 },
+	{ "port", "tx_desc",    K_U16, F(tx_desc), 32, 32768 },
+	{ "port", "burst",      K_U16, F(burst), 1, DTCP_BURST_MAX },
+	{ "port", "mbufs",      K_U32, F(mbufs), 1023, 1u << 26 },
+	{ "port", "mbuf_cache", K_U32, F(mbuf_cache), 0, 512 },
+	{ "port", "queues",     K_U16, F(queues), 1, 128 },
+	{ "port", "lcores",     K_STR, F(lcores), 0, sizeof(((struct dtcp_config *)0)->lcores) },
+	{ "ip",   "address",    K_ADDRS, F(addrs), 0, 0 },
+	{ "ip",   "gateway",    K_IPV4, F(gateway), 0, 0 },
+	{ "ip",   "ttl",        K_U8,  F(ttl), 1, 255 },
+	{ "arp",  "entries",    K_U32, F(arp_entries), 1, 1u << 20 },
+	{ "arp",  "pending_per_entry", K_U32, F(arp_pending_per_entry), 0, DTCP_ARP_PENDING_MAX },
+	{ "arp",  "pending_max", K_U32, F(arp_pending_max), 0, 1u << 20 },
+	{ "arp",  "retries",    K_U32, F(arp_retries), 1, 100 },
+	{ "arp",  "retry_ms",   K_U32, F(arp_retry_ms), 1, 60000 },
+	{ "arp",  "reachable_ms", K_U32, F(arp_reachable_ms), 1000, 86400000 },
+	{ "frag", "max_flows",  K_U32, F(frag_max_flows), 1, 1u << 20 },
+	{ "frag", "timeout_ms", K_U32, F(frag_timeout_ms), 1, 120000 },
+	{ "timer", "tick_us",   K_U32, F(timer_tick_us), 10, 100000 },
+	{ "timer", "budget",    K_U32, F(timer_budget), 1, 1u << 24 },
+};
+#undef F
+
+#define FAIL(...) do { if (err != NULL) snprintf(err, errlen, __VA_ARGS__); return -EINVAL; } while (0)
+
+int
+dtcp_parse_ipv4(const char *s, uint32_t *addr, uint8_t *prefix_len)
+{
+	char buf[32];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	struct in_addr in;
+
+	if (n == 0 || n >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (inet_pton(AF_INET, buf, &in) != 1)
+		return -EINVAL;
+	*addr = ntohl(in.s_addr);
+	if (slash != NULL) {
+		char *end;
+		unsigned long p = strtoul(slash + 1, &end, 10);
+
+		if (prefix_len == NULL || slash[1] == '\0' || *end != '\0' || p > 32)
+			return -EINVAL;
+		*prefix_len = (uint8_t)p;
+	} else if (prefix_len != NULL) {
+		*prefix_len = 32;
+	}
+	return 0;
+}
+
+static int
+set_addrs(struct dtcp_config *cfg, const char *value, char *err, size_t errlen)
+{
+	char buf[512], *tok, *save = NULL;
+
+	if (strlen(value) >= sizeof(buf))
+		FAIL("[ip] address: list too long");
+	strcpy(buf, value);
+	/* A list given replaces the default; several calls append. */
+	if (!cfg->addrs_given) {
+		cfg->n_addrs = 0;
+		cfg->addrs_given = true;
+	}
+	for (tok = strtok_r(buf, ", ", &save); tok != NULL; tok = strtok_r(NULL, ", ", &save)) {
+		struct dtcp_ifaddr ia;
+
+		if (cfg->n_addrs == DTCP_MAX_ADDRS)
+			FAIL("[ip] address: at most %d addresses", DTCP_MAX_ADDRS);
+		if (dtcp_parse_ipv4(tok, &ia.addr, &ia.prefix_len) != 0 || strchr(tok, '/') == NULL)
+			FAIL("[ip] address: '%s' is not A.B.C.D/N", tok);
+		cfg->addrs[cfg->n_addrs++] = ia;
+	}
+	return 0;
+}
+
+int
+dtcp_config_set(struct dtcp_config *cfg, const char *section, const char *key,
+		const char *value, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < RTE_DIM(keys); i++) {
+		const struct key *k = &keys[i];
+		char *p = (char *)cfg + k->off, *end;
+		unsigned long long v;
+
+		if (strcasecmp(k->section, section) != 0 || strcasecmp(k->name, key) != 0)
+			continue;
+		switch (k->type) {
+		case K_U8:
+		case K_U16:
+		case K_U32:
+			errno = 0;
+			v = strtoull(value, &end, 0);
+			if (errno != 0 || end == value || *end != '\0' || value[0] == '-' ||
+			    v < k->min || v > k->max)
+				FAIL("[%s] %s: '%s' is not a number in %u..%u",
+				     section, key, value, k->min, k->max);
+			if (k->type == K_U8)
+				*(uint8_t *)p = (uint8_t)v;
+			else if (k->type == K_U16)
+				*(uint16_t *)p = (uint16_t)v;
+			else
+				*(uint32_t *)p = (uint32_t)v;
+			return 0;
+		case K_IPV4:
+			if (dtcp_parse_ipv4(value, (uint32_t *)p, NULL) != 0)
+				FAIL("[%s] %s: '%s' is not an IPv4 address", section, key, value);
+			return 0;
+		case K_ADDRS:
+			return set_addrs(cfg, value, err, errlen);
+		case K_MAC:
+			if (rte_ether_unformat_addr(value, &cfg->mac) != 0 ||
+			    !rte_is_unicast_ether_addr(&cfg->mac) ||
+			    rte_is_zero_ether_addr(&cfg->mac))
+				FAIL("[%s] %s: '%s' is not a unicast MAC address", section, key, value);
+			cfg->mac_set = true;
+			return 0;
+		case K_STR:
+			if (strlen(value) >= k->max)
+				FAIL("[%s] %s: longer than %u characters", section, key, k->max - 1);
+			strcpy(p, value);
+			return 0;
+		}
+	}
+	FAIL("unknown key [%s] %s", section, key);
+}
+
+int
+dtcp_config_load(struct dtcp_config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct rte_cfgfile *f = rte_cfgfile_load(path, 0);
+	int nsec, rc = 0;
+
+	if (f == NULL)
+		FAIL("%s: cannot read or parse", path);
+	nsec = rte_cfgfile_num_sections(f, NULL, 0);
+	for (int s = 0; s < nsec && rc == 0; s++) {
+		char section[CFG_NAME_LEN];
+		int n;
+
+		/* By index, so a section given twice is read twice, not lost. */
+		n = rte_cfgfile_section_num_entries_by_index(f, section, s);
+		if (n < 0) {
+			rc = -EINVAL;
+			if (err != NULL)
+				snprintf(err, errlen, "%s: section %d unreadable", path, s);
+			break;
+		}
+		struct rte_cfgfile_entry entries[n > 0 ? n : 1];
+
+		rte_cfgfile_section_entries_by_index(f, s, section, entries, n);
+		for (int e = 0; e < n && rc == 0; e++) {
+			char msg[256];
+
+			rc = dtcp_config_set(cfg, section, entries[e].name, entries[e].value,
+					     msg, sizeof(msg));
+			if (rc != 0 && err != NULL)
+				snprintf(err, errlen, "%s: %s", path, msg);
+		}
+	}
+	rte_cfgfile_close(f);
+	return rc;
+}
+
+int
+dtcp_config_validate(const struct dtcp_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->n_addrs == 0)
+		FAIL("[ip] address: at least one address is needed");
+	for (unsigned i = 0; i < cfg->n_addrs; i++) {
+		uint32_t a = cfg->addrs[i].addr, mask = dtcp_prefix_mask(cfg->addrs[i].prefix_len);
+
+		if (dtcp_ipv4_martian(a) || (cfg->addrs[i].prefix_len < 31 &&
+					     ((a & ~mask) == 0 || (a & ~mask) == ~mask)))
+			FAIL("[ip] address: entry %u is not a usable host address", i + 1);
+	}
+	if (cfg->gateway != 0) {
+		bool on_link = false;
+
+		for (unsigned i = 0; i < cfg->n_addrs; i++) {
+			uint32_t mask = dtcp_prefix_mask(cfg->addrs[i].prefix_len);
+
+			on_link |= (cfg->gateway & mask) == (cfg->addrs[i].addr & mask);
+		}
+		if (!on_link)
+			FAIL("[ip] gateway: not on the subnet of any address");
+	}
+	if (cfg->burst == 0 || cfg->burst > DTCP_BURST_MAX)
+		FAIL("[port] burst: must be 1..%d", DTCP_BURST_MAX);
+	if (cfg->arp_pending_per_entry > DTCP_ARP_PENDING_MAX)
+		FAIL("[arp] pending_per_entry: at most %d", DTCP_ARP_PENDING_MAX);
+	if (cfg->timer_tick_us == 0 || cfg->arp_entries == 0 || cfg->frag_max_flows == 0)
+		FAIL("[timer] tick_us, [arp] entries and [frag] max_flows must be positive");
+	return 0;
+}
+
+static void
+print_ip(FILE *f, uint32_t a)
+{
+	fprintf(f, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
+}
+
+void
+dtcp_config_dump(const struct dtcp_config *cfg, void *file)
+{
+	FILE *f = file;
+	const char *section = "";
+
+	for (size_t i = 0; i < RTE_DIM(keys); i++) {
+		const struct key *k = &keys[i];
+		const char *p = (const char *)cfg + k->off;
+
+		if (strcmp(section, k->section) != 0) {
+			section = k->section;
+			fprintf(f, "[%s]\n", section);
+		}
+		fprintf(f, "%s = ", k->name);
+		switch (k->type) {
+		case K_U8:
+			fprintf(f, "%u\n", *(const uint8_t *)p);
+			break;
+		case K_U16:
+			fprintf(f, "%u\n", *(const uint16_t *)p);
+			break;
+		case K_U32:
+			fprintf(f, "%u\n", *(const uint32_t *)p);
+			break;
+		case K_IPV4:
+			print_ip(f, *(const uint32_t *)p);
+			fputc('\n', f);
+			break;
+		case K_ADDRS:
+			for (unsigned a = 0; a < cfg->n_addrs; a++) {
+				fputs(a ? "," : "", f);
+				print_ip(f, cfg->addrs[a].addr);
+				fprintf(f, "/%u", cfg->addrs[a].prefix_len);
+			}
+			fputc('\n', f);
+			break;
+		case K_MAC:
+			if (cfg->mac_set) {
+				char buf[RTE_ETHER_ADDR_FMT_SIZE];
+
+				rte_ether_format_addr(buf, sizeof(buf), &cfg->mac);
+				fprintf(f, "%s\n", buf);
+			} else {
+				fprintf(f, "(port)\n");
+			}
+			break;
+		case K_STR:
+			fprintf(f, "%s\n", p);
+			break;
+		}
+	}
+}

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* A queue pair of a DPDK ethdev (any PMD) as a dtcp port. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_malloc.h>
+
+#include <dtcp/config.h>
+#include <dtcp/port.h>
+
+static uint16_t
+eth_rx(struct dtcp_port *p, struct rte_mbuf **pkts, uint16_t n)
+{
+	return rte_eth_rx_burst(p->port_id, p->queue_id, pkts, n);
+}
+
+static uint16_t
+eth_tx(struct dtcp_port *p, struct rte_mbuf **pkts, uint16_t n)
+{
+	return rte_eth_tx_burst(p->port_id, p->queue_id, pkts, n);
+}
+
+static void
+eth_destroy(struct dtcp_port *p)
+{
+	rte_free(p);
+}
+
+static const struct dtcp_port_ops eth_ops = {
+	.rx = eth_rx,
+	.tx = eth_tx,
+	.destroy = eth_destroy,
+};
+
+#define FAIL(rc, ...) do { snprintf(err, errlen, __VA_ARGS__); return (rc); } while (0)
+
+int
+dtcp_ethdev_configure(uint16_t port_id, const struct dtcp_config *cfg,
+		      struct rte_mempool *pool, char *err, size_t errlen)
+{
+	struct rte_eth_dev_info info;
+	struct rte_eth_conf conf;
+	uint16_t nrx = cfg->rx_desc, ntx = cfg->tx_desc;
+	int rc;
+
+	rc = rte_eth_dev_info_get(port_id, &info);
+	if (rc != 0)
+		FAIL(rc, "port %u: no device info (%s)", port_id, rte_strerror(-rc));
+	if (cfg->queues > info.max_rx_queues || cfg->queues > info.max_tx_queues)
+		FAIL(-EINVAL, "port %u (%s): %u queues asked, the device has %u RX / %u TX",
+		     port_id, info.driver_name, cfg->queues, info.max_rx_queues,
+		     info.max_tx_queues);
+	if (cfg->mtu > info.max_mtu || cfg->mtu < info.min_mtu)
+		FAIL(-EINVAL, "port %u (%s): MTU %u outside the device's %u..%u",
+		     port_id, info.driver_name, cfg->mtu, info.min_mtu, info.max_mtu);
+
+	memset(&conf, 0, sizeof(conf));
+	conf.rxmode.mtu = cfg->mtu;
+	if (cfg->queues > 1) {
+		/* Flows spread over the workers' queues by the NIC's hash. */
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf =
+			(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP) & info.flow_type_rss_offloads;
+	}
+	rc = rte_eth_dev_configure(port_id, cfg->queues, cfg->queues, &conf);
+	if (rc != 0)
+		FAIL(rc, "port %u (%s): configure failed (%s)", port_id, info.driver_name,
+		     rte_strerror(-rc));
+	rc = rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &nrx, &ntx);
+	if (rc != 0)
+		FAIL(rc, "port %u: descriptor counts refused (%s)", port_id, rte_strerror(-rc));
+	for (uint16_t q = 0; q < cfg->queues; q++) {
+		rc = rte_eth_rx_queue_setup(port_id, q, nrx, rte_eth_dev_socket_id(port_id),
+					    NULL, pool);
+		if (rc != 0)
+			FAIL(rc, "port %u: RX queue %u setup failed (%s)", port_id, q,
+			     rte_strerror(-rc));
+		rc = rte_eth_tx_queue_setup(port_id, q, ntx, rte_eth_dev_socket_id(port_id),
+					    NULL);
+		if (rc != 0)
+			FAIL(rc, "port %u: TX queue %u setup failed (%s)", port_id, q,
+			     rte_strerror(-rc));
+	}
+	if (cfg->mac_set) {
+		rc = rte_eth_dev_default_mac_addr_set(port_id, (struct rte_ether_addr *)&cfg->mac);
+		if (rc != 0)
+			FAIL(rc, "port %u: cannot set the MAC address (%s)", port_id,
+			     rte_strerror(-rc));
+	}
+	rc = rte_eth_dev_start(port_id);
+	if (rc != 0)
+		FAIL(rc, "port %u (%s): start failed (%s)", port_id, info.driver_name,
+		     rte_strerror(-rc));
+	return 0;
+}
+
+struct dtcp_port *
+dtcp_ethdev_port(uint16_t port_id, uint16_t queue_id, struct rte_mempool *pool)
+{
+	struct dtcp_port *p = rte_zmalloc("dtcp_port", sizeof(*p), 0);
+	uint16_t mtu = RTE_ETHER_MTU;
+
+	if (p == NULL)
+		return NULL;
+	p->ops = &eth_ops;
+	p->pool = pool;
+	p->port_id = port_id;
+	p->queue_id = queue_id;
+	rte_eth_macaddr_get(port_id, &p->mac);
+	rte_eth_dev_get_mtu(port_id, &mtu);
+	p->mtu = mtu;
+	return p;
+}

@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The per-lcore worker: one run-to-completion loop over one queue pair. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_malloc.h>
+#include <rte_prefetch.h>
+
+#include "../net/net.h"
+#include "worker_priv.h"
+
+struct dtcp_worker *
+dtcp_worker_create(const struct dtcp_config *cfg, struct dtcp_port *port,
+		   unsigned id, uint64_t now_ns, char *err, size_t errlen)
+{
+	struct dtcp_worker *w;
+
+	if (dtcp_config_validate(cfg, err, errlen) != 0)
+		return NULL;
+	w = rte_zmalloc("dtcp_worker", sizeof(*w), RTE_CACHE_LINE_SIZE);
+	if (w == NULL) {
+		snprintf(err, errlen, "worker %u: out of memory", id);
+		return NULL;
+	}
+	w->cfg = *cfg;
+	w->id = id;
+	w->port = port;
+	w->pool = port->pool;
+	w->mac = cfg->mac_set ? cfg->mac : port->mac;
+	w->mtu = cfg->mtu < port->mtu ? cfg->mtu : port->mtu;
+	w->burst = cfg->burst;
+	w->tick_ns = (uint64_t)cfg->timer_tick_us * 1000;
+	w->now_ns = now_ns;
+	w->now_tick = now_ns / w->tick_ns;
+	dtcp_wheel_init(&w->wheel, w->now_tick);
+	if (dtcp_arp_create(w, err, errlen) != 0 ||
+	    dtcp_ipv4_create(w, err, errlen) != 0) {
+		dtcp_worker_destroy(w);
+		return NULL;
+	}
+	return w;
+}
+
+void
+dtcp_worker_destroy(struct dtcp_worker *w)
+{
+	if (w == NULL)
+		return;
+	dtcp_telemetry_unregister(w);
+	dtcp_tx_flush(w);
+	dtcp_ipv4_destroy(w);
+	dtcp_arp_destroy(w);
+	/* Whatever the port refused at the last flush is ours to free. */
+	rte_pktmbuf_free_bulk(w->tx, w->tx_n);
+	w->tx_n = 0;
+	rte_free(w);
+}
+
+void
+dtcp_worker_announce(struct dtcp_worker *w)
+{
+	dtcp_arp_announce(w);
+	dtcp_tx_flush(w);
+}
+
+void
+dtcp_tx_flush(struct dtcp_worker *w)
+{
+	uint16_t n = w->tx_n, sent;
+	uint64_t bytes = 0;
+
+	if (n == 0)
+		return;
+	for (uint16_t i = 0; i < n; i++)
+		bytes += w->tx[i]->pkt_len;
+	sent = dtcp_port_tx(w->port, w->tx, n);
+	if (unlikely(sent < n)) {
+		/* One more try; then the queue is full and the rest is dropped. */
+		sent += dtcp_port_tx(w->port, w->tx + sent, (uint16_t)(n - sent));
+		for (uint16_t i = sent; i < n; i++)
+			bytes -= w->tx[i]->pkt_len;
+		ctr_add(w, DTCP_CTR_tx_ring_full, n - sent);
+		rte_pktmbuf_free_bulk(w->tx + sent, n - sent);
+	}
+	ctr_add(w, DTCP_CTR_tx_frames, sent);
+	ctr_add(w, DTCP_CTR_tx_bytes, bytes);
+	w->tx_n = 0;
+}
+
+static void
+timer_fire(void *ctx, struct dtcp_timer *t)
+{
+	struct dtcp_worker *w = ctx;
+
+	switch ((enum dtcp_timer_kind)t->kind) {
+	case DTCP_TIMER_ARP:
+		dtcp_arp_timer(w, t);
+		return;
+	}
+}
+
+unsigned
+dtcp_worker_poll(struct dtcp_worker *w, uint64_t now_ns)
+{
+	struct rte_mbuf *pkts[DTCP_BURST_MAX];
+	uint64_t bytes = 0;
+	uint16_t n, i;
+
+	w->now_ns = now_ns;
+	w->now_tick = now_ns / w->tick_ns;
+
+	n = dtcp_port_rx(w->port, pkts, w->burst);
+	if (n > 0) {
+		ctr_add(w, DTCP_CTR_rx_frames, n);
+		/* Headers of the next frames load while this one is parsed. */
+		for (i = 0; i < n && i < 4; i++)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+		for (i = 0; i < n; i++) {
+			if (i + 4 < n)
+				rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void *));
+			bytes += pkts[i]->pkt_len;
+			dtcp_eth_input(w, pkts[i]);
+		}
+		ctr_add(w, DTCP_CTR_rx_bytes, bytes);
+		if (w->free_n > 0) {
+			rte_pktmbuf_free_bulk(w->to_free, w->free_n);
+			w->free_n = 0;
+		}
+	}
+	dtcp_ipv4_housekeeping(w);
+	dtcp_wheel_advance(&w->wheel, w->now_tick, w->cfg.timer_budget, timer_fire, w);
+	dtcp_tx_flush(w);
+	return n;
+}
+
+/* TSC to ns by a 32.32 fixed-point multiply: no division in the loop. */
+static uint64_t tsc_mult;
+
+uint64_t
+dtcp_tsc_to_ns(uint64_t tsc)
+{
+	if (unlikely(tsc_mult == 0))
+		tsc_mult = (uint64_t)(((unsigned __int128)1000000000 << 32) / rte_get_tsc_hz());
+	return (uint64_t)(((unsigned __int128)tsc * tsc_mult) >> 32);
+}
+
+void
+dtcp_worker_run(struct dtcp_worker *w, volatile bool *stop)
+{
+	while (!*stop)
+		dtcp_worker_poll(w, dtcp_tsc_to_ns(rte_rdtsc()));
+}
+
+const uint64_t *
+dtcp_worker_counters(const struct dtcp_worker *w)
+{
+	return w->ctr;
+}
+
+unsigned
+dtcp_worker_id(const struct dtcp_worker *w)
+{
+	return w->id;
+}

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The worker's layout: private to the library and its tests. */
+#ifndef DTCP_WORKER_PRIV_H
+#define DTCP_WORKER_PRIV_H
+
+#include <rte_common.h>
+#include <rte_ip_frag.h>
+#include <rte_mbuf.h>
+
+#include <dtcp/worker.h>
+
+#include "timer_wheel.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DTCP_BURST_MAX 64
+#define DTCP_TX_BUF 128
+
+/* What a fired timer belongs to; the worker dispatches on it. */
+enum dtcp_timer_kind {
+	DTCP_TIMER_ARP,
+};
+
+struct dtcp_arp;
+
+struct dtcp_worker {
+	/* Read on every frame. */
+	struct dtcp_port *port;
+	struct rte_mempool *pool;
+	uint64_t now_ns;
+	uint64_t now_tick;
+	uint64_t tick_ns;
+	struct rte_ether_addr mac;
+	uint16_t mtu;
+	uint16_t burst;
+	uint16_t tx_n;
+	uint16_t free_n;
+	uint16_t ip_id;
+	unsigned id;
+	struct dtcp_config cfg;
+
+	struct dtcp_wheel wheel;
+	struct dtcp_arp *arp;
+	struct rte_ip_frag_tbl *frag_tbl;
+	uint32_t frag_in_use;         /* datagrams in reassembly, approximately (for skipping expiry scans) */
+	bool telemetry;
+
+	struct rte_mbuf *tx[DTCP_TX_BUF];
+	struct rte_mbuf *to_free[DTCP_BURST_MAX];
+	struct rte_ip_frag_death_row frag_dr;
+
+	/* Written only by this worker's lcore; readers sum. */
+	uint64_t ctr[DTCP_CTR_MAX] __rte_cache_aligned;
+};
+
+static inline void
+ctr_inc(struct dtcp_worker *w, enum dtcp_ctr c)
+{
+	w->ctr[c]++;
+}
+
+static inline void
+ctr_add(struct dtcp_worker *w, enum dtcp_ctr c, uint64_t n)
+{
+	w->ctr[c] += n;
+}
+
+/* Drop a received frame: count its reason, free it with the rest of the burst. */
+static inline void
+dtcp_rx_drop(struct dtcp_worker *w, struct rte_mbuf *m, enum dtcp_ctr reason)
+{
+	w->ctr[reason]++;
+	if (unlikely(w->free_n == DTCP_BURST_MAX)) {
+		rte_pktmbuf_free_bulk(w->to_free, w->free_n);
+		w->free_n = 0;
+	}
+	w->to_free[w->free_n++] = m;
+}
+
+/* Count and free a packet we built but cannot send. */
+static inline void
+dtcp_tx_drop(struct dtcp_worker *w, struct rte_mbuf *m, enum dtcp_ctr reason)
+{
+	w->ctr[reason]++;
+	rte_pktmbuf_free(m);
+}
+
+/* Queue a finished frame for the port; flushed at the end of the iteration. */
+void dtcp_tx_flush(struct dtcp_worker *w);
+
+static inline void
+dtcp_tx_enqueue(struct dtcp_worker *w, struct rte_mbuf *m)
+{
+	if (unlikely(w->tx_n == DTCP_TX_BUF))
+		dtcp_tx_flush(w);
+	w->tx[w->tx_n++] = m;
+}
+
+/* Allocate a frame with room for every header in front of len bytes of payload. */
+static inline struct rte_mbuf *
+dtcp_alloc(struct dtcp_worker *w)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(w->pool);
+
+	if (unlikely(m == NULL))
+		ctr_inc(w, DTCP_CTR_mbuf_alloc_fail);
+	return m;
+}
+
+/* Milliseconds to wheel ticks, rounded up so no timer fires early. */
+static inline uint64_t
+dtcp_ms_to_ticks(const struct dtcp_worker *w, uint64_t ms)
+{
+	return (ms * 1000000 + w->tick_ns - 1) / w->tick_ns;
+}
+
+/* Local address lookups over the (small) interface address list. */
+static inline bool
+dtcp_is_local_addr(const struct dtcp_worker *w, uint32_t a)
+{
+	for (unsigned i = 0; i < w->cfg.n_addrs; i++)
+		if (w->cfg.addrs[i].addr == a)
+			return true;
+	return false;
+}
+
+/* Remove the worker from /dtcp/stats (no-op when never registered). */
+void dtcp_telemetry_unregister(struct dtcp_worker *w);
+
+/* The address to send from towards an on-link or routed destination. */
+uint32_t dtcp_source_for(const struct dtcp_worker *w, uint32_t dst);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

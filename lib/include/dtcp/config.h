@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DTCP_CONFIG_H
+#define DTCP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DTCP_MAX_ADDRS 8
+#define DTCP_ARP_PENDING_MAX 16   /* hard cap of arp.pending_per_entry */
+
+/* An interface address; host byte order. */
+struct dtcp_ifaddr {
+	uint32_t addr;
+	uint8_t prefix_len;
+};
+
+/*
+ * Everything a worker needs to know, with defaults from
+ * dtcp_config_defaults(). Sections and keys of the INI file are given
+ * beside each field; the files in config/ are examples.
+ */
+struct dtcp_config {
+	/* [port] */
+	uint16_t mtu;                 /* mtu */
+	struct rte_ether_addr mac;    /* mac (optional: the port's own MAC otherwise) */
+	bool mac_set;
+	uint16_t rx_desc;             /* rx_desc */
+	uint16_t tx_desc;             /* tx_desc */
+	uint16_t burst;               /* burst: frames per RX burst, <= DTCP_BURST_MAX */
+	uint32_t mbufs;               /* mbufs: mbuf pool size per port */
+	uint32_t mbuf_cache;          /* mbuf_cache: per-lcore mempool cache */
+	uint16_t queues;              /* queues: RX/TX queue pairs = workers */
+	char lcores[64];              /* lcores: worker lcore list, e.g. "1-2" ("" = every worker lcore) */
+
+	/* [ip] */
+	struct dtcp_ifaddr addrs[DTCP_MAX_ADDRS]; /* address = A.B.C.D/N (repeatable, comma separated) */
+	unsigned n_addrs;
+	bool addrs_given;             /* the default list was replaced */
+	uint32_t gateway;             /* gateway = A.B.C.D (0: none) */
+	uint8_t ttl;                  /* ttl */
+
+	/* [arp] */
+	uint32_t arp_entries;         /* entries: cache size */
+	uint32_t arp_pending_per_entry; /* pending_per_entry: packets queued per unresolved hop */
+	uint32_t arp_pending_max;     /* pending_max: packets queued on all unresolved hops */
+	uint32_t arp_retries;         /* retries: requests sent before giving up */
+	uint32_t arp_retry_ms;        /* retry_ms: interval between requests */
+	uint32_t arp_reachable_ms;    /* reachable_ms: lifetime of a resolved entry */
+
+	/* [frag] */
+	uint32_t frag_max_flows;      /* max_flows: datagrams in reassembly at once */
+	uint32_t frag_timeout_ms;     /* timeout_ms */
+
+	/* [timer] */
+	uint32_t timer_tick_us;       /* tick_us: timer wheel granularity */
+	uint32_t timer_budget;        /* budget: timers fired per loop at most */
+};
+
+void dtcp_config_defaults(struct dtcp_config *cfg);
+
+/*
+ * Set one key. Returns 0, or -EINVAL with a message in err (err may be NULL).
+ * For [ip] address, the first call after dtcp_config_defaults() replaces
+ * the default list; later calls append (comma-separated lists allowed).
+ */
+int dtcp_config_set(struct dtcp_config *cfg, const char *section,
+		    const char *key, const char *value, char *err, size_t errlen);
+
+/* Load an INI file with rte_cfgfile; unknown sections or keys are errors. */
+int dtcp_config_load(struct dtcp_config *cfg, const char *path,
+		     char *err, size_t errlen);
+
+/* Check the whole configuration for consistency; 0 or -EINVAL + message. */
+int dtcp_config_validate(const struct dtcp_config *cfg, char *err, size_t errlen);
+
+/* Parse "A.B.C.D" or "A.B.C.D/N" (host order out). 0 or -EINVAL. */
+int dtcp_parse_ipv4(const char *s, uint32_t *addr, uint8_t *prefix_len);
+
+/* Print the configuration as INI (what the program will run with). */
+void dtcp_config_dump(const struct dtcp_config *cfg, void *file);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DTCP_PORT_H
+#define DTCP_PORT_H
+
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct dtcp_config;
+struct dtcp_port;
+
+/*
+ * Packet I/O of one worker: one RX and one TX queue. Burst functions
+ * return how many frames were taken or given; frames not taken by tx stay
+ * owned by the caller.
+ */
+struct dtcp_port_ops {
+	uint16_t (*rx)(struct dtcp_port *p, struct rte_mbuf **pkts, uint16_t n);
+	uint16_t (*tx)(struct dtcp_port *p, struct rte_mbuf **pkts, uint16_t n);
+	void (*destroy)(struct dtcp_port *p);
+};
+
+struct dtcp_port {
+	const struct dtcp_port_ops *ops;
+	struct rte_mempool *pool;     /* where the worker allocates frames it builds */
+	struct rte_ether_addr mac;
+	uint16_t mtu;
+	uint16_t port_id;             /* ethdev port, or UINT16_MAX */
+	uint16_t queue_id;
+};
+
+static inline uint16_t
+dtcp_port_rx(struct dtcp_port *p, struct rte_mbuf **pkts, uint16_t n)
+{
+	return p->ops->rx(p, pkts, n);
+}
+
+static inline uint16_t
+dtcp_port_tx(struct dtcp_port *p, struct rte_mbuf **pkts, uint16_t n)
+{
+	return p->ops->tx(p, pkts, n);
+}
+
+void dtcp_port_destroy(struct dtcp_port *p);
+
+/*
+ * DPDK ethdev. dtcp_ethdev_configure() sets up port_id with cfg->queues
+ * queue pairs, RSS when there is more than one, the MTU, and starts it.
+ * Returns 0 or -errno with a message in err.
+ */
+int dtcp_ethdev_configure(uint16_t port_id, const struct dtcp_config *cfg,
+			  struct rte_mempool *pool, char *err, size_t errlen);
+/* One queue pair of a configured ethdev as a port; NULL on -ENOMEM. */
+struct dtcp_port *dtcp_ethdev_port(uint16_t port_id, uint16_t queue_id,
+				   struct rte_mempool *pool);
+
+/*
+ * In-memory port for tests: frames injected are received by the worker,
+ * frames the worker sends are captured. Both queues are bounded by
+ * capacity; inject returns -ENOBUFS when full, and tx refuses (like a full
+ * NIC queue, counted in dtcp_memport_tx_dropped) what does not fit.
+ */
+struct dtcp_port *dtcp_memport_create(const struct rte_ether_addr *mac,
+				      uint16_t mtu, struct rte_mempool *pool,
+				      unsigned capacity);
+int dtcp_memport_inject(struct dtcp_port *p, struct rte_mbuf *m);
+/* Take up to n captured frames in the order sent; caller owns them. */
+unsigned dtcp_memport_take(struct dtcp_port *p, struct rte_mbuf **pkts, unsigned n);
+unsigned dtcp_memport_pending_rx(const struct dtcp_port *p);
+unsigned dtcp_memport_pending_tx(const struct dtcp_port *p);
+uint64_t dtcp_memport_tx_dropped(const struct dtcp_port *p);
+/* When set, tx accepts at most this many frames per call (to test a full TX queue). */
+void dtcp_memport_set_tx_limit(struct dtcp_port *p, unsigned per_call);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

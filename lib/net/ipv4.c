@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * IPv4 for a host (RFC 791, RFC 1122 §3.2.1): receive checks, reassembly
+ * with rte_ip_frag under a flow and time bound, on-link routing plus a
+ * default gateway, fragmentation with rte_ip_frag on output.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+
+#include "net.h"
+
+/* Output fragments of one datagram: 65535 bytes over the smallest MTU (576). */
+#define FRAGS_OUT_MAX 128
+
+int
+dtcp_ipv4_create(struct dtcp_worker *w, char *err, size_t errlen)
+{
+	uint64_t timeout_ns = (uint64_t)w->cfg.frag_timeout_ms * 1000000;
+
+	/* Timestamps given to rte_ip_frag are the worker's nanoseconds. */
+	w->frag_tbl = rte_ip_frag_table_create(w->cfg.frag_max_flows, 4,
+					       w->cfg.frag_max_flows, timeout_ns,
+					       (int)rte_socket_id());
+	if (w->frag_tbl == NULL) {
+		snprintf(err, errlen, "reassembly table for %u datagrams: out of memory",
+			 w->cfg.frag_max_flows);
+		return -ENOMEM;
+	}
+	w->frag_dr.cnt = 0;
+	return 0;
+}
+
+static void
+free_death_row(struct dtcp_worker *w)
+{
+	if (w->frag_dr.cnt == 0)
+		return;
+	ctr_add(w, DTCP_CTR_ip_frag_dropped, w->frag_dr.cnt);
+	rte_ip_frag_free_death_row(&w->frag_dr, 3);
+}
+
+void
+dtcp_ipv4_destroy(struct dtcp_worker *w)
+{
+	if (w->frag_tbl == NULL)
+		return;
+	/* Everything still in reassembly is expired by a time past any timeout. */
+	rte_ip_frag_table_del_expired_entries(w->frag_tbl, &w->frag_dr, UINT64_MAX);
+	free_death_row(w);
+	rte_ip_frag_table_destroy(w->frag_tbl);
+	w->frag_tbl = NULL;
+}
+
+void
+dtcp_ipv4_housekeeping(struct dtcp_worker *w)
+{
+	/* Walks the reassembly LRU only while its head has expired. */
+	rte_ip_frag_table_del_expired_entries(w->frag_tbl, &w->frag_dr, w->now_ns);
+	free_death_row(w);
+}
+
+uint32_t
+dtcp_source_for(const struct dtcp_worker *w, uint32_t dst)
+{
+	for (unsigned i = 0; i < w->cfg.n_addrs; i++) {
+		uint32_t mask = dtcp_prefix_mask(w->cfg.addrs[i].prefix_len);
+
+		if ((dst & mask) == (w->cfg.addrs[i].addr & mask))
+			return w->cfg.addrs[i].addr;
+	}
+	return w->cfg.addrs[0].addr;
+}
+
+/* On-link when some interface prefix covers dst, else the gateway; 0 for none. */
+static uint32_t
+route_nexthop(const struct dtcp_worker *w, uint32_t dst)
+{
+	for (unsigned i = 0; i < w->cfg.n_addrs; i++) {
+		uint32_t mask = dtcp_prefix_mask(w->cfg.addrs[i].prefix_len);
+
+		if ((dst & mask) == (w->cfg.addrs[i].addr & mask))
+			return dst;
+	}
+	return w->cfg.gateway;
+}
+
+void
+dtcp_ipv4_input(struct dtcp_worker *w, struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *hdr = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	uint64_t rx_csum = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+	struct dtcp_ipv4_info ip;
+	enum dtcp_ctr verdict;
+
+	ctr_inc(w, DTCP_CTR_ip_rx);
+	/* Only a definite verdict of the port is trusted; "unknown" is checked here. */
+	if (unlikely(rx_csum == RTE_MBUF_F_RX_IP_CKSUM_BAD)) {
+		dtcp_rx_drop(w, m, DTCP_CTR_ip_bad_checksum);
+		return;
+	}
+	verdict = dtcp_wire_ipv4_parse(hdr, m->data_len,
+				       rx_csum == RTE_MBUF_F_RX_IP_CKSUM_GOOD, &ip);
+	if (unlikely(verdict != DTCP_WIRE_OK)) {
+		dtcp_rx_drop(w, m, verdict);
+		return;
+	}
+	/* Ethernet pads short frames to 60 bytes: the IP length is the truth. */
+	if (m->pkt_len > ip.total_len) {
+		rte_pktmbuf_trim(m, (uint16_t)(m->pkt_len - ip.total_len));
+		ctr_inc(w, DTCP_CTR_ip_padding_trimmed);
+	}
+	if (unlikely(!dtcp_is_local_addr(w, ip.dst))) {
+		dtcp_rx_drop(w, m, DTCP_CTR_ip_not_for_us);
+		return;
+	}
+	if (unlikely(dtcp_ipv4_martian(ip.src) || dtcp_is_local_addr(w, ip.src))) {
+		dtcp_rx_drop(w, m, DTCP_CTR_ip_martian_src);
+		return;
+	}
+	if (unlikely(ip.options))
+		ctr_inc(w, DTCP_CTR_ip_options);
+
+	if (unlikely(ip.fragment)) {
+		struct rte_mbuf *d;
+
+		ctr_inc(w, DTCP_CTR_ip_frag_rx);
+		/* Reassembly may retire up to a full datagram's mbufs at once. */
+		if (w->frag_dr.cnt + RTE_LIBRTE_IP_FRAG_MAX_FRAG + 1 > RTE_IP_FRAG_DEATH_ROW_MBUF_LEN)
+			free_death_row(w);
+		m->l2_len = 0;
+		m->l3_len = ip.hlen;
+		d = rte_ipv4_frag_reassemble_packet(w->frag_tbl, &w->frag_dr, m,
+						    w->now_ns, hdr);
+		if (d == NULL) {
+			ctr_inc(w, DTCP_CTR_ip_frag_held);
+			return;
+		}
+		ctr_inc(w, DTCP_CTR_ip_reassembled);
+		m = d;
+		hdr = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+		ip.hlen = (uint16_t)rte_ipv4_hdr_len(hdr);
+		ip.total_len = (uint16_t)m->pkt_len;
+	}
+
+	rte_pktmbuf_adj(m, ip.hlen);
+	switch (ip.proto) {
+	case IPPROTO_ICMP:
+		dtcp_icmp_input(w, m, &ip);
+		return;
+	default:
+		dtcp_rx_drop(w, m, DTCP_CTR_ip_unknown_proto);
+		return;
+	}
+}
+
+void
+dtcp_ipv4_output(struct dtcp_worker *w, struct rte_mbuf *m, uint32_t src,
+		 uint32_t dst, uint8_t proto, bool df)
+{
+	struct rte_mbuf *frags[FRAGS_OUT_MAX];
+	struct rte_ipv4_hdr *hdr;
+	uint32_t nexthop = route_nexthop(w, dst);
+	int n;
+
+	if (unlikely(nexthop == 0)) {
+		dtcp_tx_drop(w, m, DTCP_CTR_ip_no_route);
+		return;
+	}
+	if (unlikely(m->pkt_len + sizeof(*hdr) > UINT16_MAX)) {
+		dtcp_tx_drop(w, m, DTCP_CTR_ip_frag_tx_fail);
+		return;
+	}
+	hdr = (struct rte_ipv4_hdr *)rte_pktmbuf_prepend(m, sizeof(*hdr));
+	if (unlikely(hdr == NULL)) {
+		dtcp_tx_drop(w, m, DTCP_CTR_mbuf_alloc_fail);
+		return;
+	}
+	/* A received frame sent back keeps only the flags that describe its buffer. */
+	m->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
+	dtcp_wire_ipv4_emit(hdr, src, dst, proto, w->cfg.ttl, w->ip_id++,
+			    (uint16_t)m->pkt_len, df);
+	ctr_inc(w, DTCP_CTR_ip_tx);
+	if (likely(m->pkt_len <= w->mtu)) {
+		dtcp_arp_output(w, m, nexthop);
+		return;
+	}
+	if (df) {
+		dtcp_tx_drop(w, m, DTCP_CTR_ip_df_too_big);
+		return;
+	}
+	/* Fragments reference the payload by indirect mbufs: no copy. */
+	n = rte_ipv4_fragment_packet(m, frags, FRAGS_OUT_MAX, w->mtu, w->pool, w->pool);
+	rte_pktmbuf_free(m);
+	if (n < 0) {
+		ctr_inc(w, DTCP_CTR_ip_frag_tx_fail);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		hdr = rte_pktmbuf_mtod(frags[i], struct rte_ipv4_hdr *);
+		hdr->hdr_checksum = 0;
+		hdr->hdr_checksum = rte_ipv4_cksum(hdr);
+		ctr_inc(w, DTCP_CTR_ip_frag_tx);
+		dtcp_arp_output(w, frags[i], nexthop);
+	}
+}

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <string.h>
+
+#include "wire.h"
+
+enum dtcp_ctr
+dtcp_wire_ipv4_parse(const struct rte_ipv4_hdr *ip, uint32_t avail,
+		     bool csum_good, struct dtcp_ipv4_info *out)
+{
+	uint16_t hlen, total, frag, off;
+
+	if (avail < sizeof(*ip))
+		return DTCP_CTR_ip_too_short;
+	if ((ip->version_ihl >> 4) != 4)
+		return DTCP_CTR_ip_bad_version;
+	hlen = (uint16_t)((ip->version_ihl & 0xf) * 4);
+	if (hlen < sizeof(*ip))
+		return DTCP_CTR_ip_bad_ihl;
+	if (hlen > avail)
+		return DTCP_CTR_ip_hdr_truncated;
+	/* A header whose ones'-complement sum, checksum included, is not all ones. */
+	if (!csum_good && rte_raw_cksum(ip, hlen) != 0xffff)
+		return DTCP_CTR_ip_bad_checksum;
+	total = rte_be_to_cpu_16(ip->total_length);
+	if (total < hlen)
+		return DTCP_CTR_ip_bad_total_len;
+	if (total > avail)
+		return DTCP_CTR_ip_truncated;
+
+	frag = rte_be_to_cpu_16(ip->fragment_offset);
+	off = (uint16_t)((frag & RTE_IPV4_HDR_OFFSET_MASK) * RTE_IPV4_HDR_OFFSET_UNITS);
+	out->fragment = (frag & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0;
+	if (out->fragment) {
+		uint32_t payload = (uint32_t)total - hlen;
+
+		/* RFC 791: every fragment but the last carries a multiple of 8
+		 * bytes, and no datagram ends past 65535. */
+		if ((uint32_t)off + payload > 65535 ||
+		    ((frag & RTE_IPV4_HDR_MF_FLAG) && (payload == 0 || payload % 8)))
+			return DTCP_CTR_ip_frag_bad;
+	}
+	out->src = rte_be_to_cpu_32(ip->src_addr);
+	out->dst = rte_be_to_cpu_32(ip->dst_addr);
+	out->hlen = hlen;
+	out->total_len = total;
+	out->proto = ip->next_proto_id;
+	out->options = hlen > sizeof(*ip);
+	return DTCP_WIRE_OK;
+}
+
+void
+dtcp_wire_ipv4_emit(struct rte_ipv4_hdr *ip, uint32_t src, uint32_t dst,
+		    uint8_t proto, uint8_t ttl, uint16_t id, uint16_t total_len,
+		    bool df)
+{
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->type_of_service = 0;
+	ip->total_length = rte_cpu_to_be_16(total_len);
+	ip->packet_id = rte_cpu_to_be_16(id);
+	ip->fragment_offset = rte_cpu_to_be_16(df ? RTE_IPV4_HDR_DF_FLAG : 0);
+	ip->time_to_live = ttl;
+	ip->next_proto_id = proto;
+	ip->src_addr = rte_cpu_to_be_32(src);
+	ip->dst_addr = rte_cpu_to_be_32(dst);
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+}
+
+enum dtcp_ctr
+dtcp_wire_arp_parse(const void *p, uint32_t avail, struct dtcp_arp_info *out)
+{
+	const struct rte_arp_hdr *a = p;
+	uint16_t op;
+
+	if (avail < sizeof(*a) ||
+	    a->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
+	    a->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
+	    a->arp_hlen != RTE_ETHER_ADDR_LEN || a->arp_plen != 4)
+		return DTCP_CTR_arp_malformed;
+	op = rte_be_to_cpu_16(a->arp_opcode);
+	if (op != RTE_ARP_OP_REQUEST && op != RTE_ARP_OP_REPLY)
+		return DTCP_CTR_arp_bad_op;
+	out->op = op;
+	rte_ether_addr_copy(&a->arp_data.arp_sha, &out->sha);
+	rte_ether_addr_copy(&a->arp_data.arp_tha, &out->tha);
+	/* The IPs sit at odd offsets in the packed header: read them whole. */
+	out->sip = rte_be_to_cpu_32(a->arp_data.arp_sip);
+	out->tip = rte_be_to_cpu_32(a->arp_data.arp_tip);
+	return DTCP_WIRE_OK;
+}
+
+void
+dtcp_wire_arp_emit(struct rte_arp_hdr *a, uint16_t op,
+		   const struct rte_ether_addr *sha, uint32_t sip,
+		   const struct rte_ether_addr *tha, uint32_t tip)
+{
+	a->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+	a->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	a->arp_hlen = RTE_ETHER_ADDR_LEN;
+	a->arp_plen = 4;
+	a->arp_opcode = rte_cpu_to_be_16(op);
+	rte_ether_addr_copy(sha, &a->arp_data.arp_sha);
+	rte_ether_addr_copy(tha, &a->arp_data.arp_tha);
+	a->arp_data.arp_sip = rte_cpu_to_be_32(sip);
+	a->arp_data.arp_tip = rte_cpu_to_be_32(tip);
+}
+
+uint16_t
+dtcp_wire_cksum_mbuf(const struct rte_mbuf *m, uint32_t off, uint32_t len)
+{
+	uint16_t sum = 0;
+
+	/* Out of range: answer "bad" so no caller can take it for valid. */
+	if (rte_raw_cksum_mbuf(m, off, len, &sum) != 0)
+		return 0xffff;
+	return (uint16_t)~sum;
+}
