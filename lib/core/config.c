@@ -275,6 +275,10 @@ dtcp_config_dump(const struct dtcp_config *cfg, void *file)
 			section = k->section;
 			fprintf(f, "[%s]\n", section);
 		}
+		if (k->type == K_MAC && !cfg->mac_set) {
+			fprintf(f, "; %s = (the port's own)\n", k->name);
+			continue;
+		}
 		fprintf(f, "%s = ", k->name);
 		switch (k->type) {
 		case K_U8:
@@ -298,16 +302,13 @@ dtcp_config_dump(const struct dtcp_config *cfg, void *file)
 			}
 			fputc('\n', f);
 			break;
-		case K_MAC:
-			if (cfg->mac_set) {
-				char buf[RTE_ETHER_ADDR_FMT_SIZE];
+		case K_MAC: {
+			char buf[RTE_ETHER_ADDR_FMT_SIZE];
 
-				rte_ether_format_addr(buf, sizeof(buf), &cfg->mac);
-				fprintf(f, "%s\n", buf);
-			} else {
-				fprintf(f, "(port)\n");
-			}
+			rte_ether_format_addr(buf, sizeof(buf), &cfg->mac);
+			fprintf(f, "%s\n", buf);
 			break;
+		}
 		case K_STR:
 			fprintf(f, "%s\n", p);
 			break;

@@ -14,8 +14,8 @@ enum {
 	OCC_WORDS = DTCP_WHEEL_LEVELS * DTCP_WHEEL_SLOTS / 64,
 };
 
-_Static_assert(DTCP_WHEEL_SLOTS % 64 == 0, "an occupancy word must not span two levels");
-_Static_assert(DTCP_WHEEL_RANGE_BITS < 64, "the overflow block start needs a shift below 64");
+_Static_assert(DTCP_WHEEL_SLOTS % 64 == 0, "an occupancy word must not span levels");
+_Static_assert(DTCP_WHEEL_RANGE_BITS < 64, "the overflow block start needs a shift < 64");
 
 /* Highest byte in which expire differs from the cursor; >= LEVELS: overflow. */
 static unsigned
@@ -46,6 +46,14 @@ push(struct dtcp_timer **head, struct dtcp_timer *t)
 		t->next->pprev = &t->next;
 	t->pprev = head;
 	*head = t;
+}
+
+/* First tick of the 2^32-tick block holding tick. The overflow is re-examined
+ * on entering its earliest block, before a timer armed there could overtake it. */
+static uint64_t
+block_start(uint64_t tick)
+{
+	return tick >> DTCP_WHEEL_RANGE_BITS << DTCP_WHEEL_RANGE_BITS;
 }
 
 /* Put an armed timer where it belongs relative to the cursor. */
@@ -151,7 +159,7 @@ dtcp_wheel_advance(struct dtcp_wheel *wh, uint64_t now_tick, unsigned budget,
 		if (idx >= 0)
 			at = slot_start(wh->cur, (unsigned)idx);
 		else if (wh->ovf != NULL)
-			at = wh->ovf_min >> DTCP_WHEEL_RANGE_BITS << DTCP_WHEEL_RANGE_BITS;
+			at = block_start(wh->ovf_min);
 		else
 			break;
 		if (at > now_tick)
@@ -168,7 +176,7 @@ dtcp_wheel_advance(struct dtcp_wheel *wh, uint64_t now_tick, unsigned budget,
 		} else if (idx >= DTCP_WHEEL_SLOTS) {
 			struct dtcp_timer *list = wh->slot[idx];
 
-			/* Its expiries now share byte k with the cursor: all move down. */
+			/* Its expiries now share byte k with the cursor: all go down. */
 			wh->slot[idx] = NULL;
 			wh->occupied[idx / 64] &= ~(1ULL << (idx % 64));
 			reinsert_all(wh, list);
@@ -182,6 +190,7 @@ dtcp_wheel_advance(struct dtcp_wheel *wh, uint64_t now_tick, unsigned budget,
 			fired++;
 		}
 	}
+	/* No work up to now_tick, so no boundary with work is crossed: jump. */
 	wh->cur = now_tick;
 	return fired;
 }

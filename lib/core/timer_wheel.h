@@ -45,7 +45,7 @@ struct dtcp_timer {
 struct dtcp_wheel {
 	uint64_t cur;               /* cursor: every armed timer has expire >= cur */
 	uint64_t count;             /* armed timers, overflow included */
-	uint64_t ovf_min;           /* <= every overflow expiry; valid while ovf != NULL */
+	uint64_t ovf_min;           /* <= every overflow expiry, while ovf != NULL */
 	struct dtcp_timer *ovf;     /* expiries beyond the wheel's range, unsorted */
 	/* Bit (level * SLOTS + slot) set iff that slot's list is non-empty; flat
 	 * so one scan finds the earliest work (lower levels always come first). */

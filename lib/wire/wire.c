@@ -105,13 +105,35 @@ dtcp_wire_arp_emit(struct rte_arp_hdr *a, uint16_t op,
 	a->arp_data.arp_tip = rte_cpu_to_be_32(tip);
 }
 
+/*
+ * Written here rather than with rte_raw_cksum_mbuf(): in DPDK 22.11 that
+ * function truncates a segment's 32-bit partial sum to 16 bits before
+ * swapping it when the segment starts at an odd offset, losing the carries.
+ * Each partial sum is folded first here.
+ */
 uint16_t
 dtcp_wire_cksum_mbuf(const struct rte_mbuf *m, uint32_t off, uint32_t len)
 {
-	uint16_t sum = 0;
+	const struct rte_mbuf *seg = m;
+	uint32_t done = 0, sum = 0;
 
 	/* Out of range: answer "bad" so no caller can take it for valid. */
-	if (rte_raw_cksum_mbuf(m, off, len, &sum) != 0)
+	if ((uint64_t)off + len > m->pkt_len)
 		return 0xffff;
-	return (uint16_t)~sum;
+	while (seg != NULL && off >= seg->data_len) {
+		off -= seg->data_len;
+		seg = seg->next;
+	}
+	while (done < len && seg != NULL) {
+		uint32_t n = RTE_MIN((uint32_t)seg->data_len - off, len - done);
+		uint16_t part = __rte_raw_cksum_reduce(
+			__rte_raw_cksum(rte_pktmbuf_mtod_offset(seg, const void *, off), n, 0));
+
+		/* A segment starting at an odd byte of the sum has its bytes swapped. */
+		sum += (done & 1) ? rte_bswap16(part) : part;
+		done += n;
+		off = 0;
+		seg = seg->next;
+	}
+	return (uint16_t)~__rte_raw_cksum_reduce(sum);
 }

@@ -106,7 +106,11 @@ enum dtcp_icmp_type {
 };
 #define DTCP_ICMP_CODE_FRAG_NEEDED 4
 
-/* Internet checksum (RFC 1071) of len bytes at offset off of a chain. */
+/*
+ * Internet checksum (RFC 1071) of len bytes at offset off of a chain, in
+ * network byte order (ready to store); 0 when the bytes already carry a
+ * valid checksum.
+ */
 uint16_t dtcp_wire_cksum_mbuf(const struct rte_mbuf *m, uint32_t off, uint32_t len);
 
 /*

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// googletest main for suites that need DPDK: EAL in memory, no hugepages,
-// no devices, so suites run in parallel and as any user.
+// googletest main for suites that need DPDK: no hugepages, no shared files
+// (this DPDK refuses --in-memory with --no-huge), no devices, so suites run
+// in parallel and as any user.
 #include <gtest/gtest.h>
 
 #include <rte_eal.h>
@@ -10,7 +11,7 @@ int main(int argc, char **argv)
 {
 	::testing::InitGoogleTest(&argc, argv);
 	const char *eal_args[] = {
-		argv[0], "--no-huge", "-m", "256", "--in-memory", "--no-pci",
+		argv[0], "--no-huge", "-m", "256", "--no-shconf", "--no-pci",
 		"--no-telemetry", "--log-level=lib.*:error", "-l", "0",
 	};
 	int eal_argc = sizeof(eal_args) / sizeof(eal_args[0]);

@@ -1,0 +1,41 @@
+# Helpers shared by the demo and the integration tests (sourced, not run).
+# Each user makes its own namespace and tears it down on exit.
+
+# wait_for CMD...: retry CMD for up to 10 s.
+wait_for() {
+	local i
+	for i in $(seq 100); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# start_dtcp_tap NS IFACE LOG ARGS...: dtcp-services on net_tap IFACE inside
+# NS; sets DTCP_PID. The kernel side of the tap is configured by the caller.
+start_dtcp_tap() {
+	local ns=$1 iface=$2 log=$3
+	shift 3
+	ip netns exec "$ns" "$DTCP_SERVICES" -l 0 --no-pci --file-prefix="$ns" \
+		--vdev="net_tap0,iface=$iface" -- "$@" >"$log" 2>&1 &
+	DTCP_PID=$!
+	if ! wait_for ip netns exec "$ns" ip link show "$iface"; then
+		echo "dtcp-services did not create $iface; its log:" >&2
+		cat "$log" >&2
+		return 1
+	fi
+}
+
+# stop_pid PID: SIGTERM, wait at most 10 s, then SIGKILL. The exit status
+# of PID (a child of this shell) is left in STOP_RC.
+stop_pid() {
+	local pid=$1 i
+	STOP_RC=0
+	kill -TERM "$pid" 2>/dev/null || true
+	for i in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || STOP_RC=$?
+}
