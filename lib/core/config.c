@@ -43,7 +43,7 @@ dtcp_config_defaults(struct dtcp_config *cfg)
 	cfg->timer_budget = 4096;
 }
 
-enum key_type { K_U8, K_U16, K_U32, K_IPV4, K_ADDRS, K_MAC, K_STR };
+enum key_type { K_U8, K_U16, K_U32, K_IPV4, K_ADDRS, K_MAC };
 
 struct key {
 	const char *section;
@@ -63,7 +63,6 @@ static const struct key keys[] = {
 	{ "port", "mbufs",      K_U32, F(mbufs), 1023, 1u << 26 },
 	{ "port", "mbuf_cache", K_U32, F(mbuf_cache), 0, 512 },
 	{ "port", "queues",     K_U16, F(queues), 1, 128 },
-	{ "port", "lcores",     K_STR, F(lcores), 0, sizeof(((struct dtcp_config *)0)->lcores) },
 	{ "ip",   "address",    K_ADDRS, F(addrs), 0, 0 },
 	{ "ip",   "gateway",    K_IPV4, F(gateway), 0, 0 },
 	{ "ip",   "ttl",        K_U8,  F(ttl), 1, 255 },
@@ -175,11 +174,6 @@ dtcp_config_set(struct dtcp_config *cfg, const char *section, const char *key,
 			    rte_is_zero_ether_addr(&cfg->mac))
 				FAIL("[%s] %s: '%s' is not a unicast MAC address", section, key, value);
 			cfg->mac_set = true;
-			return 0;
-		case K_STR:
-			if (strlen(value) >= k->max)
-				FAIL("[%s] %s: longer than %u characters", section, key, k->max - 1);
-			strcpy(p, value);
 			return 0;
 		}
 	}
@@ -309,9 +303,6 @@ dtcp_config_dump(const struct dtcp_config *cfg, void *file)
 			fprintf(f, "%s\n", buf);
 			break;
 		}
-		case K_STR:
-			fprintf(f, "%s\n", p);
-			break;
 		}
 	}
 }

@@ -1,2 +1,210 @@
 // SPDX-License-Identifier: BSD-3-Clause
+// Configuration: defaults, keys, INI files, command-line overrides, errors.
+#include <cstdio>
+#include <dirent.h>
+#include <string>
+
 #include "harness.h"
+
+namespace {
+
+class Config : public ::testing::Test {
+protected:
+	void SetUp() override { dtcp_config_defaults(&cfg_); }
+	int Set(const char *sec, const char *key, const char *val)
+	{
+		err_[0] = '\0';
+		return dtcp_config_set(&cfg_, sec, key, val, err_, sizeof(err_));
+	}
+	std::string WriteFile(const std::string &text)
+	{
+		char path[] = "/tmp/dtcp_cfg_XXXXXX";
+		int fd = mkstemp(path);
+		EXPECT_GE(fd, 0);
+		FILE *f = fdopen(fd, "w");
+		fputs(text.c_str(), f);
+		fclose(f);
+		files_.push_back(path);
+		return path;
+	}
+	void TearDown() override
+	{
+		for (const auto &f : files_)
+			remove(f.c_str());
+	}
+	struct dtcp_config cfg_;
+	char err_[256];
+	std::vector<std::string> files_;
+};
+
+TEST_F(Config, DefaultsAreValid)
+{
+	EXPECT_EQ(dtcp_config_validate(&cfg_, err_, sizeof(err_)), 0) << err_;
+	EXPECT_EQ(cfg_.mtu, 1500);
+	EXPECT_EQ(cfg_.n_addrs, 1u);
+	EXPECT_EQ(cfg_.addrs[0].addr, Ip(198, 18, 0, 2));
+}
+
+TEST_F(Config, NumbersWithinRangeOnly)
+{
+	EXPECT_EQ(Set("port", "mtu", "9000"), 0);
+	EXPECT_EQ(cfg_.mtu, 9000);
+	EXPECT_EQ(Set("port", "mtu", "9001"), -EINVAL);
+	EXPECT_NE(std::string(err_).find("576..9000"), std::string::npos) << err_;
+	EXPECT_EQ(Set("port", "mtu", "-1"), -EINVAL);
+	EXPECT_EQ(Set("port", "mtu", "15x"), -EINVAL);
+	EXPECT_EQ(Set("port", "mtu", ""), -EINVAL);
+	EXPECT_EQ(Set("arp", "retries", "0"), -EINVAL);
+	EXPECT_EQ(Set("arp", "entries", "0x100"), 0);
+	EXPECT_EQ(cfg_.arp_entries, 256u);
+	EXPECT_EQ(Set("ip", "ttl", "256"), -EINVAL);
+	EXPECT_EQ(cfg_.mtu, 9000) << "a refused value leaves the old one";
+}
+
+TEST_F(Config, UnknownKeyOrSectionIsAnError)
+{
+	EXPECT_EQ(Set("port", "mtuu", "1500"), -EINVAL);
+	EXPECT_NE(std::string(err_).find("unknown key [port] mtuu"), std::string::npos) << err_;
+	EXPECT_EQ(Set("nosuch", "mtu", "1500"), -EINVAL);
+}
+
+TEST_F(Config, AddressListReplacesDefaultThenAppends)
+{
+	EXPECT_EQ(Set("ip", "address", "198.19.0.5/16"), 0);
+	ASSERT_EQ(cfg_.n_addrs, 1u);
+	EXPECT_EQ(cfg_.addrs[0].addr, Ip(198, 19, 0, 5));
+	EXPECT_EQ(cfg_.addrs[0].prefix_len, 16);
+	EXPECT_EQ(Set("ip", "address", "198.18.1.2/24, 198.18.2.2/24"), 0);
+	ASSERT_EQ(cfg_.n_addrs, 3u);
+	EXPECT_EQ(cfg_.addrs[2].addr, Ip(198, 18, 2, 2));
+	EXPECT_EQ(Set("ip", "address", "198.18.3.2"), -EINVAL) << "prefix length required";
+	EXPECT_EQ(Set("ip", "address", "198.18.3.2/33"), -EINVAL);
+	EXPECT_EQ(Set("ip", "address", "198.18.300.2/24"), -EINVAL);
+	for (int i = 3; i < DTCP_MAX_ADDRS; i++)
+		EXPECT_EQ(Set("ip", "address", "198.18.9.2/24"), 0);
+	EXPECT_EQ(Set("ip", "address", "198.18.10.2/24"), -EINVAL) << "list is bounded";
+}
+
+TEST_F(Config, ValidateRejectsUnusableAddressesAndOffLinkGateway)
+{
+	ASSERT_EQ(Set("ip", "address", "198.18.0.0/24"), 0);      // the network itself
+	EXPECT_EQ(dtcp_config_validate(&cfg_, err_, sizeof(err_)), -EINVAL);
+	dtcp_config_defaults(&cfg_);
+	ASSERT_EQ(Set("ip", "address", "198.18.0.255/24"), 0);    // its broadcast
+	EXPECT_EQ(dtcp_config_validate(&cfg_, err_, sizeof(err_)), -EINVAL);
+	dtcp_config_defaults(&cfg_);
+	ASSERT_EQ(Set("ip", "address", "127.0.0.2/8"), 0);
+	EXPECT_EQ(dtcp_config_validate(&cfg_, err_, sizeof(err_)), -EINVAL);
+	dtcp_config_defaults(&cfg_);
+	ASSERT_EQ(Set("ip", "address", "198.18.0.0/31"), 0);      // RFC 3021 point-to-point
+	EXPECT_EQ(dtcp_config_validate(&cfg_, err_, sizeof(err_)), 0) << err_;
+	dtcp_config_defaults(&cfg_);
+	ASSERT_EQ(Set("ip", "gateway", "198.19.0.1"), 0);
+	EXPECT_EQ(dtcp_config_validate(&cfg_, err_, sizeof(err_)), -EINVAL);
+	EXPECT_NE(std::string(err_).find("gateway"), std::string::npos) << err_;
+}
+
+TEST_F(Config, MacMustBeUnicast)
+{
+	EXPECT_EQ(Set("port", "mac", "02:00:00:00:00:09"), 0);
+	EXPECT_TRUE(cfg_.mac_set);
+	EXPECT_EQ(cfg_.mac.addr_bytes[5], 9);
+	EXPECT_EQ(Set("port", "mac", "01:00:5e:00:00:01"), -EINVAL);
+	EXPECT_EQ(Set("port", "mac", "00:00:00:00:00:00"), -EINVAL);
+	EXPECT_EQ(Set("port", "mac", "zz"), -EINVAL);
+}
+
+TEST_F(Config, LoadIniFile)
+{
+	std::string path = WriteFile("; comment\n[port]\nmtu = 1400\nburst=16\n"
+				     "[ip]\naddress = 198.18.5.2/24\ngateway = 198.18.5.1\n"
+				     "[arp]\nretries = 5\n");
+	ASSERT_EQ(dtcp_config_load(&cfg_, path.c_str(), err_, sizeof(err_)), 0) << err_;
+	EXPECT_EQ(cfg_.mtu, 1400);
+	EXPECT_EQ(cfg_.burst, 16);
+	EXPECT_EQ(cfg_.addrs[0].addr, Ip(198, 18, 5, 2));
+	EXPECT_EQ(cfg_.gateway, Ip(198, 18, 5, 1));
+	EXPECT_EQ(cfg_.arp_retries, 5u);
+	EXPECT_EQ(cfg_.rx_desc, 1024) << "keys not in the file keep their defaults";
+	// Command-line style overrides apply on top of the file.
+	ASSERT_EQ(Set("port", "mtu", "1280"), 0);
+	EXPECT_EQ(cfg_.mtu, 1280);
+}
+
+TEST_F(Config, LoadErrorsNameTheFileAndTheKey)
+{
+	std::string path = WriteFile("[port]\nmtu = 100000\n");
+	EXPECT_EQ(dtcp_config_load(&cfg_, path.c_str(), err_, sizeof(err_)), -EINVAL);
+	EXPECT_NE(std::string(err_).find(path), std::string::npos) << err_;
+	EXPECT_NE(std::string(err_).find("mtu"), std::string::npos) << err_;
+
+	path = WriteFile("[port]\nbogus = 1\n");
+	EXPECT_EQ(dtcp_config_load(&cfg_, path.c_str(), err_, sizeof(err_)), -EINVAL);
+	EXPECT_EQ(dtcp_config_load(&cfg_, "/nonexistent/dtcp.ini", err_, sizeof(err_)), -EINVAL);
+}
+
+TEST_F(Config, DumpReloadsToTheSameConfiguration)
+{
+	ASSERT_EQ(Set("ip", "address", "198.18.7.2/24,198.18.8.2/24"), 0);
+	ASSERT_EQ(Set("ip", "gateway", "198.18.7.1"), 0);
+	ASSERT_EQ(Set("port", "mac", "02:00:00:00:00:42"), 0);
+	ASSERT_EQ(Set("frag", "timeout_ms", "1234"), 0);
+	char *buf = nullptr;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	dtcp_config_dump(&cfg_, f);
+	fclose(f);
+	std::string path = WriteFile(buf);
+	free(buf);
+
+	struct dtcp_config again;
+	dtcp_config_defaults(&again);
+	ASSERT_EQ(dtcp_config_load(&again, path.c_str(), err_, sizeof(err_)), 0) << err_;
+	EXPECT_EQ(again.n_addrs, 2u);
+	EXPECT_EQ(again.addrs[1].addr, Ip(198, 18, 8, 2));
+	EXPECT_EQ(again.gateway, cfg_.gateway);
+	EXPECT_TRUE(again.mac_set);
+	EXPECT_EQ(again.mac.addr_bytes[5], 0x42);
+	EXPECT_EQ(again.frag_timeout_ms, 1234u);
+	EXPECT_EQ(again.mtu, cfg_.mtu);
+	EXPECT_EQ(again.timer_budget, cfg_.timer_budget);
+}
+
+// Every example shipped in config/ loads and validates.
+TEST_F(Config, ShippedExamplesLoad)
+{
+	DIR *d = opendir(DTCP_SOURCE_DIR "/config");
+	ASSERT_NE(d, nullptr);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d)) != nullptr;) {
+		std::string name = e->d_name;
+		if (name.size() < 5 || name.substr(name.size() - 4) != ".ini")
+			continue;
+		std::string path = std::string(DTCP_SOURCE_DIR "/config/") + name;
+		struct dtcp_config c;
+		dtcp_config_defaults(&c);
+		EXPECT_EQ(dtcp_config_load(&c, path.c_str(), err_, sizeof(err_)), 0) << err_;
+		EXPECT_EQ(dtcp_config_validate(&c, err_, sizeof(err_)), 0) << name << ": " << err_;
+		n++;
+	}
+	closedir(d);
+	EXPECT_GE(n, 2);
+}
+
+TEST(ParseIpv4, Forms)
+{
+	uint32_t a;
+	uint8_t p;
+
+	ASSERT_EQ(dtcp_parse_ipv4("198.18.0.1", &a, &p), 0);
+	EXPECT_EQ(a, Ip(198, 18, 0, 1));
+	EXPECT_EQ(p, 32);
+	ASSERT_EQ(dtcp_parse_ipv4("198.18.0.1/15", &a, &p), 0);
+	EXPECT_EQ(p, 15);
+	EXPECT_EQ(dtcp_parse_ipv4("198.18.0.1/", &a, &p), -EINVAL);
+	EXPECT_EQ(dtcp_parse_ipv4("198.18.0.1/24", &a, nullptr), -EINVAL);
+	EXPECT_EQ(dtcp_parse_ipv4("1.2.3", &a, &p), -EINVAL);
+	EXPECT_EQ(dtcp_parse_ipv4("", &a, &p), -EINVAL);
+}
+
+} // namespace

@@ -36,8 +36,8 @@ struct dtcp_config {
 	uint16_t burst;               /* burst: frames per RX burst, <= DTCP_BURST_MAX */
 	uint32_t mbufs;               /* mbufs: mbuf pool size per port */
 	uint32_t mbuf_cache;          /* mbuf_cache: per-lcore mempool cache */
-	uint16_t queues;              /* queues: RX/TX queue pairs = workers */
-	char lcores[64];              /* lcores: worker lcore list, e.g. "1-2" ("" = every worker lcore) */
+	uint16_t queues;              /* queues: RX/TX queue pairs = workers, one per
+				       * lcore given to EAL with -l, in order */
 
 	/* [ip] */
 	struct dtcp_ifaddr addrs[DTCP_MAX_ADDRS]; /* address = A.B.C.D/N (repeatable, comma separated) */
