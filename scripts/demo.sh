@@ -19,6 +19,7 @@ DTCP_PID=
 cleanup() {
 	[ -n "$DTCP_PID" ] && stop_pid "$DTCP_PID"
 	ip netns del "$ns" 2>/dev/null || true
+	dpdk_rundir_cleanup "$ns"
 	rm -f "$log"
 }
 trap cleanup EXIT

@@ -11,12 +11,21 @@ wait_for() {
 	return 1
 }
 
+# EAL options for a short-lived run: hugepage files unlinked once mapped, so
+# a run that ends (or is killed) leaves none behind.
+DTCP_EAL_COMMON=(-l 0 --no-pci --huge-unlink)
+
+# dpdk_rundir_cleanup PREFIX: EAL leaves its runtime directory behind.
+dpdk_rundir_cleanup() {
+	rm -rf "/var/run/dpdk/$1"
+}
+
 # start_dtcp_tap NS IFACE LOG ARGS...: dtcp-services on net_tap IFACE inside
-# NS; sets DTCP_PID. The kernel side of the tap is configured by the caller.
+# NS, EAL file prefix NS; sets DTCP_PID. The caller sets up the kernel side.
 start_dtcp_tap() {
 	local ns=$1 iface=$2 log=$3
 	shift 3
-	ip netns exec "$ns" "$DTCP_SERVICES" -l 0 --no-pci --file-prefix="$ns" \
+	ip netns exec "$ns" "$DTCP_SERVICES" "${DTCP_EAL_COMMON[@]}" --file-prefix="$ns" \
 		--vdev="net_tap0,iface=$iface" -- "$@" >"$log" 2>&1 &
 	DTCP_PID=$!
 	if ! wait_for ip netns exec "$ns" ip link show "$iface"; then

@@ -44,7 +44,6 @@ struct dtcp_worker {
 	struct dtcp_wheel wheel;
 	struct dtcp_arp *arp;
 	struct rte_ip_frag_tbl *frag_tbl;
-	uint32_t frag_in_use;         /* datagrams in reassembly, approximately (for skipping expiry scans) */
 	bool telemetry;
 
 	struct rte_mbuf *tx[DTCP_TX_BUF];
@@ -107,13 +106,6 @@ dtcp_alloc(struct dtcp_worker *w)
 	if (unlikely(m == NULL))
 		ctr_inc(w, DTCP_CTR_mbuf_alloc_fail);
 	return m;
-}
-
-/* Milliseconds to wheel ticks, rounded up so no timer fires early. */
-static inline uint64_t
-dtcp_ms_to_ticks(const struct dtcp_worker *w, uint64_t ms)
-{
-	return (ms * 1000000 + w->tick_ns - 1) / w->tick_ns;
 }
 
 /* Local address lookups over the (small) interface address list. */

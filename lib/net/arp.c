@@ -169,6 +169,16 @@ arp_send(struct dtcp_worker *w, uint16_t op, const struct rte_ether_addr *eth_ds
 	return true;
 }
 
+/*
+ * The tick at which ms have passed since now. Counted from now_ns, not from
+ * the tick now falls in, so a timer never fires before its time.
+ */
+static uint64_t
+deadline(const struct dtcp_worker *w, uint32_t ms)
+{
+	return (w->now_ns + (uint64_t)ms * 1000000 + w->tick_ns - 1) / w->tick_ns;
+}
+
 static void
 send_request(struct dtcp_worker *w, struct arp_entry *e)
 {
@@ -180,8 +190,7 @@ send_request(struct dtcp_worker *w, struct arp_entry *e)
 	if (arp_send(w, RTE_ARP_OP_REQUEST, &bcast, dtcp_source_for(w, e->ip), &zero, e->ip))
 		ctr_inc(w, DTCP_CTR_arp_request_tx);
 	e->tries++;
-	dtcp_wheel_arm(&w->wheel, &e->timer,
-		       w->now_tick + dtcp_ms_to_ticks(w, w->cfg.arp_retry_ms));
+	dtcp_wheel_arm(&w->wheel, &e->timer, deadline(w, w->cfg.arp_retry_ms));
 }
 
 static void
@@ -204,8 +213,7 @@ entry_resolve(struct dtcp_worker *w, struct arp_entry *e, const struct rte_ether
 {
 	rte_ether_addr_copy(mac, &e->mac);
 	e->state = ARP_REACHABLE;
-	dtcp_wheel_arm(&w->wheel, &e->timer,
-		       w->now_tick + dtcp_ms_to_ticks(w, w->cfg.arp_reachable_ms));
+	dtcp_wheel_arm(&w->wheel, &e->timer, deadline(w, w->cfg.arp_reachable_ms));
 	for (unsigned i = 0; i < e->n_pending; i++)
 		send_resolved(w, e->pending[i], &e->mac);
 	w->arp->n_pending -= e->n_pending;
@@ -277,8 +285,22 @@ dtcp_arp_input(struct dtcp_worker *w, struct rte_mbuf *m)
 		dtcp_rx_drop(w, m, verdict);
 		return;
 	}
-	if (!rte_is_unicast_ether_addr(&ai.sha) || rte_is_zero_ether_addr(&ai.sha) ||
-	    dtcp_ipv4_martian(ai.sip)) {
+	if (!rte_is_unicast_ether_addr(&ai.sha) || rte_is_zero_ether_addr(&ai.sha)) {
+		dtcp_rx_drop(w, m, DTCP_CTR_arp_sender_bogus);
+		return;
+	}
+	/*
+	 * An RFC 5227 probe (sender 0.0.0.0) asks whether an address is in use:
+	 * for ours the answer is yes, and there is no sender to learn.
+	 */
+	if (ai.sip == 0 && ai.op == RTE_ARP_OP_REQUEST && dtcp_is_local_addr(w, ai.tip)) {
+		ctr_inc(w, DTCP_CTR_arp_probe_rx);
+		if (arp_send(w, RTE_ARP_OP_REPLY, &ai.sha, ai.tip, &ai.sha, 0))
+			ctr_inc(w, DTCP_CTR_arp_reply_tx);
+		dtcp_rx_drop(w, m, DTCP_CTR_arp_consumed);
+		return;
+	}
+	if (dtcp_ipv4_martian(ai.sip)) {
 		dtcp_rx_drop(w, m, DTCP_CTR_arp_sender_bogus);
 		return;
 	}

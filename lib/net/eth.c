@@ -29,6 +29,12 @@ dtcp_eth_input(struct dtcp_worker *w, struct rte_mbuf *m)
 	}
 	switch (rte_be_to_cpu_16(e->ether_type)) {
 	case RTE_ETHER_TYPE_IPV4:
+		/* We answer only unicast IP: a host should not take a unicast
+		 * datagram that came as a link-layer broadcast (RFC 1122 §3.3.6). */
+		if (unlikely(rte_is_broadcast_ether_addr(&e->dst_addr))) {
+			dtcp_rx_drop(w, m, DTCP_CTR_eth_bcast_ip);
+			return;
+		}
 		rte_pktmbuf_adj(m, sizeof(*e));
 		dtcp_ipv4_input(w, m);
 		return;

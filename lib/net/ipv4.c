@@ -18,9 +18,13 @@ dtcp_ipv4_create(struct dtcp_worker *w, char *err, size_t errlen)
 {
 	uint64_t timeout_ns = (uint64_t)w->cfg.frag_timeout_ms * 1000000;
 
-	/* Timestamps given to rte_ip_frag are the worker's nanoseconds. */
+	/*
+	 * Timestamps given to rte_ip_frag are the worker's nanoseconds. It
+	 * expires a datagram once strictly more than its limit has passed:
+	 * one less makes the timeout exact.
+	 */
 	w->frag_tbl = rte_ip_frag_table_create(w->cfg.frag_max_flows, 4,
-					       w->cfg.frag_max_flows, timeout_ns,
+					       w->cfg.frag_max_flows, timeout_ns - 1,
 					       (int)rte_socket_id());
 	if (w->frag_tbl == NULL) {
 		snprintf(err, errlen, "reassembly table for %u datagrams: out of memory",
@@ -85,6 +89,21 @@ route_nexthop(const struct dtcp_worker *w, uint32_t dst)
 	return w->cfg.gateway;
 }
 
+/* Ours, or the directed broadcast of one of our subnets (RFC 1122 §3.2.1.3). */
+static bool
+local_or_bcast(const struct dtcp_worker *w, uint32_t a)
+{
+	for (unsigned i = 0; i < w->cfg.n_addrs; i++) {
+		uint32_t host = ~dtcp_prefix_mask(w->cfg.addrs[i].prefix_len);
+
+		if (a == w->cfg.addrs[i].addr ||
+		    (w->cfg.addrs[i].prefix_len < 31 &&
+		     a == (w->cfg.addrs[i].addr | host)))
+			return true;
+	}
+	return false;
+}
+
 void
 dtcp_ipv4_input(struct dtcp_worker *w, struct rte_mbuf *m)
 {
@@ -114,7 +133,7 @@ dtcp_ipv4_input(struct dtcp_worker *w, struct rte_mbuf *m)
 		dtcp_rx_drop(w, m, DTCP_CTR_ip_not_for_us);
 		return;
 	}
-	if (unlikely(dtcp_ipv4_martian(ip.src) || dtcp_is_local_addr(w, ip.src))) {
+	if (unlikely(dtcp_ipv4_martian(ip.src) || local_or_bcast(w, ip.src))) {
 		dtcp_rx_drop(w, m, DTCP_CTR_ip_martian_src);
 		return;
 	}

@@ -34,8 +34,8 @@ dtcp_wire_ipv4_parse(const struct rte_ipv4_hdr *ip, uint32_t avail,
 		uint32_t payload = (uint32_t)total - hlen;
 
 		/* RFC 791: every fragment but the last carries a multiple of 8
-		 * bytes, and no datagram ends past 65535. */
-		if ((uint32_t)off + payload > 65535 ||
+		 * bytes, and no datagram, header included, exceeds 65535. */
+		if ((uint32_t)hlen + off + payload > 65535 ||
 		    ((frag & RTE_IPV4_HDR_MF_FLAG) && (payload == 0 || payload % 8)))
 			return DTCP_CTR_ip_frag_bad;
 	}

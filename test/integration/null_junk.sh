@@ -5,10 +5,11 @@
 set -euo pipefail
 . "$DTCP_SCRIPTS/lib-netns.sh"
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+prefix=dtcp-t-null-$$
+trap 'rm -f "$log"; dpdk_rundir_cleanup "$prefix"' EXIT
 
 rc=0
-timeout 60 "$DTCP_SERVICES" -l 0 --no-pci --file-prefix=dtcp-t-null-$$ \
+timeout 60 "$DTCP_SERVICES" "${DTCP_EAL_COMMON[@]}" --file-prefix="$prefix" \
 	--vdev=net_null0 -- --duration 5 >"$log" 2>&1 || rc=$?
 cat "$log" | grep -v '^EAL\|^TELEMETRY\|^USER1'
 [ "$rc" -eq 0 ] || { echo "FAIL: exit status $rc"; exit 1; }

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "harness.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
 #include <rte_errno.h>
+#include <rte_malloc.h>
 
 const Mac kBroadcast = { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
 const Mac StackTest::kOurMac = { { 0x02, 0x00, 0x00, 0x00, 0x00, 0x02 } };
@@ -130,6 +132,34 @@ Bytes IcmpEcho(uint8_t type, uint16_t ident, uint16_t seq, const Bytes &data)
 	return b;
 }
 
+Bytes Pattern(size_t n, unsigned seed)
+{
+	Bytes b(n);
+
+	for (size_t i = 0; i < n; i++)
+		b[i] = (uint8_t)(i * 7 + (i >> 8) * 13 + seed * 101);
+	return b;
+}
+
+std::vector<Bytes> Ipv4Fragments(uint32_t src, uint32_t dst, uint8_t proto,
+				 const Bytes &payload, size_t frag_bytes, uint16_t id)
+{
+	std::vector<Bytes> out;
+
+	for (size_t off = 0; off < payload.size(); off += frag_bytes) {
+		size_t n = std::min(frag_bytes, payload.size() - off);
+		bool more = off + n < payload.size();
+		Ipv4Opts o;
+
+		o.id = id;
+		o.frag = (uint16_t)((more ? 0x2000 : 0) | (off / 8));
+		out.push_back(Ipv4Packet(src, dst, proto,
+					 Bytes(payload.begin() + (long)off,
+					       payload.begin() + (long)(off + n)), o));
+	}
+	return out;
+}
+
 Parsed Parse(const Bytes &f)
 {
 	Parsed p;
@@ -155,7 +185,30 @@ Parsed Parse(const Bytes &f)
 		if (p.total_len >= hlen && p.total_len <= p.l3.size())
 			p.l4.assign(p.l3.begin() + (long)hlen, p.l3.begin() + p.total_len);
 	}
+	if (p.ethertype == 0x0806 && p.l3.size() >= 28) {
+		const uint8_t *a = p.l3.data();
+
+		p.arp = Get16(a) == 1 && Get16(a + 2) == 0x0800 && a[4] == 6 && a[5] == 4;
+		p.arp_op = Get16(a + 6);
+		memcpy(p.sha.b, a + 8, 6);
+		p.spa = Get32(a + 14);
+		memcpy(p.tha.b, a + 18, 6);
+		p.tpa = Get32(a + 24);
+	}
 	return p;
+}
+
+// Blocks allocated from DPDK's heap (rte_malloc, rings, hashes, mempools),
+// which LeakSanitizer does not see.
+static uint64_t HeapBlocks()
+{
+	struct rte_malloc_socket_stats st;
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < rte_socket_count(); i++)
+		if (rte_malloc_get_socket_stats(rte_socket_id_by_idx(i), &st) == 0)
+			n += st.alloc_count;
+	return n;
 }
 
 void StackTest::SetUp()
@@ -163,9 +216,10 @@ void StackTest::SetUp()
 	char name[RTE_MEMPOOL_NAMESIZE];
 	static unsigned seq;
 
+	heap_blocks_before_ = HeapBlocks();
+
 	snprintf(name, sizeof(name), "test_pool%u", seq++);
-	pool_ = rte_pktmbuf_pool_create(name, 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-					SOCKET_ID_ANY);
+	pool_ = rte_pktmbuf_pool_create(name, pool_size_, 0, 0, buf_size_, SOCKET_ID_ANY);
 	ASSERT_NE(pool_, nullptr) << rte_strerror(rte_errno);
 	dtcp_config_defaults(&cfg_);
 	char err[128];
@@ -184,20 +238,14 @@ void StackTest::Start()
 	ASSERT_NE(port_, nullptr);
 	w_ = dtcp_worker_create(&cfg_, port_, 0, now_ns_, err, sizeof(err));
 	ASSERT_NE(w_, nullptr) << err;
+	Mark();
 }
 
 void StackTest::TearDown()
 {
 	if (w_ != nullptr) {
 		// Every frame received ended in exactly one DROP or END counter.
-		const uint64_t *c = dtcp_worker_counters(w_);
-		uint64_t ends = 0;
-
-		for (unsigned i = 0; i < DTCP_CTR_MAX; i++)
-			if (dtcp_ctr_kind((enum dtcp_ctr)i) == DTCP_CTR_KIND_DROP ||
-			    dtcp_ctr_kind((enum dtcp_ctr)i) == DTCP_CTR_KIND_END)
-				ends += c[i];
-		EXPECT_EQ(c[DTCP_CTR_rx_frames], ends) << "frames received vs frames ended";
+		EXPECT_EQ(Unaccounted(), 0) << "frames received vs frames ended";
 		dtcp_worker_destroy(w_);
 	}
 	dtcp_port_destroy(port_);
@@ -205,6 +253,7 @@ void StackTest::TearDown()
 		EXPECT_EQ(rte_mempool_in_use_count(pool_), in_use_before_) << "mbuf leak";
 		rte_mempool_free(pool_);
 	}
+	EXPECT_EQ(HeapBlocks(), heap_blocks_before_) << "DPDK heap blocks leaked";
 }
 
 void StackTest::InjectOnly(const Bytes &frame)
@@ -214,7 +263,8 @@ void StackTest::InjectOnly(const Bytes &frame)
 	ASSERT_NE(m, nullptr);
 	char *p = rte_pktmbuf_append(m, (uint16_t)frame.size());
 	ASSERT_NE(p, nullptr) << "frame of " << frame.size() << " bytes does not fit an mbuf";
-	memcpy(p, frame.data(), frame.size());
+	if (!frame.empty())
+		memcpy(p, frame.data(), frame.size());
 	ASSERT_EQ(dtcp_memport_inject(port_, m), 0);
 }
 
@@ -276,9 +326,191 @@ uint64_t StackTest::Ctr(enum dtcp_ctr c) const
 	return dtcp_worker_counters(w_)[c];
 }
 
+int64_t StackTest::Unaccounted() const
+{
+	const uint64_t *c = dtcp_worker_counters(w_);
+	uint64_t ends = 0;
+
+	for (unsigned i = 0; i < DTCP_CTR_MAX; i++)
+		if (dtcp_ctr_kind((enum dtcp_ctr)i) == DTCP_CTR_KIND_DROP ||
+		    dtcp_ctr_kind((enum dtcp_ctr)i) == DTCP_CTR_KIND_END)
+			ends += c[i];
+	return (int64_t)(c[DTCP_CTR_rx_frames] - ends);
+}
+
 void StackTest::TeachPeer(uint32_t ip, const Mac &mac)
 {
 	Inject(EthFrame(kBroadcast, mac, 0x0806, ArpPacket(1, mac, ip, Mac{}, kOurIp)));
 	std::vector<Bytes> tx = TakeTx();   // our reply
 	ASSERT_EQ(tx.size(), 1u);
+}
+
+void StackTest::Mark()
+{
+	const uint64_t *c = dtcp_worker_counters(w_);
+
+	mark_.assign(c, c + DTCP_CTR_MAX);
+}
+
+Deltas StackTest::Moved() const
+{
+	const uint64_t *c = dtcp_worker_counters(w_);
+	Deltas d;
+
+	for (unsigned i = 0; i < DTCP_CTR_MAX; i++)
+		if (c[i] != mark_[i] && i != DTCP_CTR_rx_bytes && i != DTCP_CTR_tx_bytes)
+			d[dtcp_ctr_name((enum dtcp_ctr)i)] = c[i] - mark_[i];
+	return d;
+}
+
+void StackTest::InjectChained(const Bytes &frame, const std::vector<size_t> &cuts)
+{
+	struct rte_mbuf *head = nullptr;
+	size_t from = 0;
+
+	for (size_t i = 0; i <= cuts.size(); i++) {
+		size_t to = i < cuts.size() ? cuts[i] : frame.size();
+		struct rte_mbuf *m = rte_pktmbuf_alloc(pool_);
+
+		ASSERT_NE(m, nullptr);
+		char *p = rte_pktmbuf_append(m, (uint16_t)(to - from));
+		ASSERT_NE(p, nullptr);
+		memcpy(p, frame.data() + from, to - from);
+		if (head == nullptr)
+			head = m;
+		else
+			ASSERT_EQ(rte_pktmbuf_chain(head, m), 0);
+		from = to;
+	}
+	ASSERT_EQ(dtcp_memport_inject(port_, head), 0);
+}
+
+Bytes StackTest::Ping(uint32_t src, uint16_t seq, const Bytes &data, const Mac &from,
+		      const Ipv4Opts &o)
+{
+	return EthFrame(kOurMac, from, 0x0800,
+			Ipv4Packet(src, kOurIp, 1, IcmpEcho(8, 0x4242, seq, data), o));
+}
+
+Bytes StackTest::ArpFrom(uint16_t op, const Mac &sha, uint32_t spa, uint32_t tpa,
+			 const Mac &eth_dst, const Mac &tha)
+{
+	return EthFrame(eth_dst, sha, 0x0806, ArpPacket(op, sha, spa, tha, tpa));
+}
+
+Bytes StackTest::ArpReplyFrom(uint32_t ip, const Mac &mac)
+{
+	return ArpFrom(2, mac, ip, kOurIp, kOurMac, kOurMac);
+}
+
+void StackTest::ExpectArpRequest(const Bytes &frame, uint32_t tpa, uint32_t spa)
+{
+	Parsed p = Parse(frame);
+
+	EXPECT_EQ(frame.size(), 42u) << "ARP request: Ethernet header and 28 bytes";
+	EXPECT_EQ(p.dst, kBroadcast) << ToString(p.dst);
+	EXPECT_EQ(p.src, kOurMac) << ToString(p.src);
+	EXPECT_EQ(p.ethertype, 0x0806);
+	EXPECT_TRUE(p.arp) << "Ethernet/IPv4 ARP";
+	EXPECT_EQ(p.arp_op, 1);
+	EXPECT_EQ(p.sha, kOurMac) << ToString(p.sha);
+	EXPECT_EQ(p.spa, spa);
+	EXPECT_EQ(p.tha, Mac{}) << ToString(p.tha);
+	EXPECT_EQ(p.tpa, tpa);
+}
+
+void StackTest::ExpectEchoReply(const Bytes &frame, const Bytes &request_icmp, uint32_t dst,
+				const Mac &eth_dst, uint32_t src)
+{
+	Parsed p = Parse(frame);
+
+	EXPECT_EQ(p.dst, eth_dst) << ToString(p.dst);
+	EXPECT_EQ(p.src, kOurMac) << ToString(p.src);
+	EXPECT_EQ(p.ethertype, 0x0800);
+	ASSERT_GE(p.l3.size(), 20u);
+	EXPECT_EQ(p.l3[0], 0x45) << "version 4, no options";
+	EXPECT_EQ(p.l3[1], 0) << "TOS";
+	EXPECT_EQ(frame.size(), 14u + 20 + request_icmp.size()) << "no padding, nothing trailing";
+	EXPECT_EQ(p.total_len, 20 + request_icmp.size());
+	EXPECT_TRUE(p.ip_cksum_ok);
+	EXPECT_EQ(p.frag, 0) << "DF clear, not a fragment";
+	EXPECT_EQ(p.ttl, cfg_.ttl);
+	EXPECT_EQ(p.proto, 1);
+	EXPECT_EQ(p.ip_src, src);
+	EXPECT_EQ(p.ip_dst, dst);
+	ExpectEchoBody(p.l4, request_icmp);
+}
+
+void StackTest::ExpectEchoBody(const Bytes &reply_icmp, const Bytes &request_icmp)
+{
+	ASSERT_EQ(reply_icmp.size(), request_icmp.size());
+	ASSERT_GE(reply_icmp.size(), 8u);
+	EXPECT_EQ(reply_icmp[0], 0) << "echo reply";
+	EXPECT_EQ(RefCksum(reply_icmp.data(), reply_icmp.size()), 0) << "ICMP checksum";
+	// Everything else is the request's: code, identifier, sequence, data.
+	Bytes want = request_icmp, got = reply_icmp;
+	want[0] = got[0] = 0;
+	want[2] = want[3] = got[2] = got[3] = 0;
+	EXPECT_TRUE(want == got) << "ICMP body differs from the request's";
+}
+
+std::string ToString(const Deltas &d)
+{
+	std::string s = "{";
+
+	for (const auto &kv : d)
+		s += " " + kv.first + "=" + std::to_string(kv.second);
+	return s + " }";
+}
+
+::testing::AssertionResult StackTest::Dropped(const Bytes &frame, Deltas moved)
+{
+	Mark();
+	Inject(frame);
+	size_t sent = TakeTx().size();
+	Deltas got = Moved();
+
+	moved["rx_frames"] += 1;
+	if (sent == 0 && got == moved)
+		return ::testing::AssertionSuccess();
+	::testing::AssertionResult r = ::testing::AssertionFailure();
+	if (sent != 0)
+		r << sent << " frame(s) sent; ";
+	return r << "counters moved " << ToString(got) << ", expected " << ToString(moved);
+}
+
+Bytes StackTest::ReassembleReply(const std::vector<Bytes> &frames, uint32_t dst,
+				 const Mac &eth_dst, uint32_t src)
+{
+	Bytes out;
+	uint16_t id = 0;
+
+	for (size_t i = 0; i < frames.size(); i++) {
+		SCOPED_TRACE("reply fragment " + std::to_string(i));
+		Parsed p = Parse(frames[i]);
+		bool last = i + 1 == frames.size();
+
+		EXPECT_EQ(p.dst, eth_dst);
+		EXPECT_EQ(p.src, kOurMac);
+		EXPECT_EQ(p.ethertype, 0x0800);
+		EXPECT_LE(p.total_len, 1500) << "within the MTU";
+		EXPECT_EQ(frames[i].size(), 14u + p.total_len);
+		EXPECT_TRUE(p.ip_cksum_ok);
+		EXPECT_EQ(p.l3.empty() ? 0 : p.l3[0], 0x45);
+		EXPECT_EQ(p.ip_src, src);
+		EXPECT_EQ(p.ip_dst, dst);
+		EXPECT_EQ(p.proto, 1);
+		EXPECT_EQ(p.ttl, cfg_.ttl);
+		if (i == 0)
+			id = p.ip_id;
+		EXPECT_EQ(p.ip_id, id) << "one datagram, one id";
+		EXPECT_EQ(p.frag & 0x4000, 0) << "DF";
+		EXPECT_EQ((p.frag & 0x2000) != 0, !last) << "MF on all but the last";
+		EXPECT_EQ((p.frag & 0x1fffu) * 8u, out.size()) << "offset";
+		if (!last) {
+			EXPECT_EQ(p.l4.size() % 8, 0u);
+		}
+		out.insert(out.end(), p.l4.begin(), p.l4.end());
+	}
+	return out;
 }
