@@ -12,17 +12,7 @@ scripts/build.sh build >/dev/null
 DTCP_SERVICES=$PWD/build/apps/dtcp-services
 . scripts/lib-netns.sh
 
-ns=dtcp-demo-$$
-iface=dtap$$
-log=$(mktemp)
-DTCP_PID=
-cleanup() {
-	[ -n "$DTCP_PID" ] && stop_pid "$DTCP_PID"
-	ip netns del "$ns" 2>/dev/null || true
-	dpdk_rundir_cleanup "$ns"
-	rm -f "$log"
-}
-trap cleanup EXIT
+tap_session "dtcp-demo-$$" "dtap$$"
 
 step() { printf '\n== %s\n' "$*"; }
 

@@ -35,6 +35,26 @@ start_dtcp_tap() {
 	fi
 }
 
+# tap_session NS IFACE: names the namespace and tap of a run (ns, iface),
+# makes a log file (log), and on exit stops dtcp-services if DTCP_PID is
+# set, removes the namespace, EAL's runtime directory and the log.
+tap_session() {
+	ns=$1
+	iface=$2
+	log=$(mktemp)
+	DTCP_PID=
+	trap tap_session_end EXIT
+}
+
+tap_session_end() {
+	if [ -n "$DTCP_PID" ]; then
+		stop_pid "$DTCP_PID"
+	fi
+	ip netns del "$ns" 2>/dev/null || true
+	dpdk_rundir_cleanup "$ns"
+	rm -f "$log"
+}
+
 # stop_pid PID: SIGTERM, wait at most 10 s, then SIGKILL. The exit status
 # of PID (a child of this shell) is left in STOP_RC.
 stop_pid() {

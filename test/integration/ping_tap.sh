@@ -8,17 +8,7 @@ set -euo pipefail
 . "$DTCP_SCRIPTS/lib-netns.sh"
 [ "$(id -u)" -eq 0 ] || { echo "needs root (network namespaces)"; exit 77; }
 
-ns=dtcp-t-ping-$$
-iface=dtp$$
-log=$(mktemp)
-DTCP_PID=
-cleanup() {
-	[ -n "$DTCP_PID" ] && stop_pid "$DTCP_PID"
-	ip netns del "$ns" 2>/dev/null || true
-	dpdk_rundir_cleanup "$ns"
-	rm -f "$log"
-}
-trap cleanup EXIT
+tap_session "dtcp-t-ping-$$" "dtp$$"
 fail() { echo "FAIL: $*"; echo "--- dtcp-services log"; cat "$log"; exit 1; }
 
 ip netns add "$ns"
