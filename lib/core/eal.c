@@ -9,6 +9,10 @@
 
 #include <dtcp/worker.h>
 
+#include "log.h"
+
+RTE_LOG_REGISTER_DEFAULT(dtcp_logtype, INFO);
+
 static bool
 hugepages_usable(void)
 {
@@ -47,6 +51,17 @@ has_arg(int argc, char **argv, const char *a)
 	return false;
 }
 
+static int
+eal_init(int argc, char **argv)
+{
+	int rc = rte_eal_init(argc, argv);
+
+	/* rte_ip_frag reports every table it makes under USER1 at INFO. */
+	if (rc >= 0 && rte_log_get_level(RTE_LOGTYPE_USER1) > (int)RTE_LOG_NOTICE)
+		rte_log_set_level(RTE_LOGTYPE_USER1, RTE_LOG_NOTICE);
+	return rc;
+}
+
 int
 dtcp_eal_init(int argc, char **argv)
 {
@@ -59,8 +74,8 @@ dtcp_eal_init(int argc, char **argv)
 			break;
 		}
 	if (hugepages_usable() || has_arg(argc, argv, "--no-huge") ||
-	    has_arg(argc, argv, "--socket-mem") || has_arg(argc, argv, "--in-memory"))
-		return rte_eal_init(argc, argv);
+	    has_arg(argc, argv, "--socket-mem"))
+		return eal_init(argc, argv);
 
 	/* EAL arguments, then our two, then "--" and what follows. */
 	args = calloc((size_t)argc + 4, sizeof(*args));
@@ -75,7 +90,7 @@ dtcp_eal_init(int argc, char **argv)
 		args[n++] = argv[i];
 	args[n] = NULL;
 	fprintf(stderr, "dtcp: no free hugepages: running with --no-huge\n");
-	rc = rte_eal_init(n, args);
+	rc = eal_init(n, args);
 	if (rc >= 0) {
 		/* Report consumption in terms of the caller's argv. */
 		rc -= n - argc;

@@ -28,11 +28,11 @@ static uint16_t
 mem_tx(struct dtcp_port *p, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct memport *mp = (struct memport *)p;
-	unsigned k;
+	unsigned k, take = n;
 
-	if (mp->tx_limit != 0 && n > mp->tx_limit)
-		n = (uint16_t)mp->tx_limit;
-	k = rte_ring_sp_enqueue_burst(mp->tx, (void **)pkts, n, NULL);
+	if (mp->tx_limit != 0 && take > mp->tx_limit)
+		take = mp->tx_limit;
+	k = rte_ring_sp_enqueue_burst(mp->tx, (void **)pkts, take, NULL);
 	mp->tx_dropped += n - k;
 	return (uint16_t)k;
 }

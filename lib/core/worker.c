@@ -9,6 +9,7 @@
 #include <rte_prefetch.h>
 
 #include "../net/net.h"
+#include "log.h"
 #include "worker_priv.h"
 
 struct dtcp_worker *
@@ -40,6 +41,8 @@ dtcp_worker_create(const struct dtcp_config *cfg, struct dtcp_port *port,
 		dtcp_worker_destroy(w);
 		return NULL;
 	}
+	DTCP_LOG(DEBUG, "worker %u: port %u queue %u, MTU %u, %u address(es)", id,
+		 port->port_id, port->queue_id, w->mtu, cfg->n_addrs);
 	return w;
 }
 

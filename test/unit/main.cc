@@ -12,7 +12,8 @@ int main(int argc, char **argv)
 	::testing::InitGoogleTest(&argc, argv);
 	const char *eal_args[] = {
 		argv[0], "--no-huge", "-m", "256", "--no-shconf", "--no-pci",
-		"--no-telemetry", "--log-level=lib.*:error", "-l", "0",
+		"--no-telemetry", "--log-level=lib.*:error", "--log-level=user1:warning",
+		"-l", "0",
 	};
 	int eal_argc = sizeof(eal_args) / sizeof(eal_args[0]);
 

@@ -91,6 +91,7 @@ TEST_F(WorkerTest, Worker_TxQueueFull_RefusedFramesCountedAndFreed)
 				    { "icmp_echo_request", 5 }, { "icmp_echo_reply_tx", 5 },
 				    { "ip_tx", 5 }, { "tx_frames", 2 }, { "tx_ring_full", 3 } }));
 	EXPECT_EQ(Ctr(DTCP_CTR_tx_bytes) - tx_bytes, tx[0].size() + tx[1].size());
+	EXPECT_EQ(dtcp_memport_tx_dropped(port_), 7u) << "4 refused at the first offer, 3 at the retry";
 
 	// A queue with room again sends everything.
 	dtcp_memport_set_tx_limit(port_, 0);

@@ -63,7 +63,8 @@ struct dtcp_port *dtcp_ethdev_port(uint16_t port_id, uint16_t queue_id,
  * In-memory port for tests: frames injected are received by the worker,
  * frames the worker sends are captured. Both queues are bounded by
  * capacity; inject returns -ENOBUFS when full, and tx refuses (like a full
- * NIC queue, counted in dtcp_memport_tx_dropped) what does not fit.
+ * NIC queue; dtcp_memport_tx_dropped counts frames refused, per offer)
+ * what does not fit.
  */
 struct dtcp_port *dtcp_memport_create(const struct rte_ether_addr *mac,
 				      uint16_t mtu, struct rte_mempool *pool,
