@@ -6,7 +6,6 @@
 
 #include <rte_cycles.h>
 #include <rte_malloc.h>
-#include <rte_prefetch.h>
 
 #include "../net/net.h"
 #include "log.h"
@@ -108,8 +107,7 @@ unsigned
 dtcp_worker_poll(struct dtcp_worker *w, uint64_t now_ns)
 {
 	struct rte_mbuf *pkts[DTCP_BURST_MAX];
-	uint64_t bytes = 0;
-	uint16_t n, i;
+	uint16_t n;
 
 	w->now_ns = now_ns;
 	w->now_tick = now_ns / w->tick_ns;
@@ -117,16 +115,7 @@ dtcp_worker_poll(struct dtcp_worker *w, uint64_t now_ns)
 	n = dtcp_port_rx(w->port, pkts, w->burst);
 	if (n > 0) {
 		ctr_add(w, DTCP_CTR_rx_frames, n);
-		/* Headers of the next frames load while this one is parsed. */
-		for (i = 0; i < n && i < 4; i++)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
-		for (i = 0; i < n; i++) {
-			if (i + 4 < n)
-				rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void *));
-			bytes += pkts[i]->pkt_len;
-			dtcp_eth_input(w, pkts[i]);
-		}
-		ctr_add(w, DTCP_CTR_rx_bytes, bytes);
+		dtcp_eth_input_burst(w, pkts, n);
 		if (w->free_n > 0) {
 			rte_pktmbuf_free_bulk(w->to_free, w->free_n);
 			w->free_n = 0;

@@ -1,32 +1,36 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <rte_prefetch.h>
+
 #include "net.h"
 
-void
-dtcp_eth_input(struct dtcp_worker *w, struct rte_mbuf *m)
+/* Why Ethernet drops m, or DTCP_WIRE_OK when m goes up the stack. */
+static inline enum dtcp_ctr
+eth_verdict(const struct dtcp_worker *w, const struct rte_mbuf *m)
 {
 	const struct rte_ether_hdr *e;
 
-	if (unlikely(m->nb_segs != 1)) {
-		dtcp_rx_drop(w, m, DTCP_CTR_eth_chained_rx);
-		return;
-	}
-	if (unlikely(m->data_len < sizeof(*e))) {
-		dtcp_rx_drop(w, m, DTCP_CTR_eth_too_short);
-		return;
-	}
+	if (unlikely(m->nb_segs != 1))
+		return DTCP_CTR_eth_chained_rx;
+	if (unlikely(m->data_len < sizeof(*e)))
+		return DTCP_CTR_eth_too_short;
 	e = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	/* Ours or broadcast; multicast and other unicast are not for us. */
 	if (!rte_is_same_ether_addr(&e->dst_addr, &w->mac) &&
-	    !rte_is_broadcast_ether_addr(&e->dst_addr)) {
-		dtcp_rx_drop(w, m, DTCP_CTR_eth_not_for_us);
-		return;
-	}
+	    !rte_is_broadcast_ether_addr(&e->dst_addr))
+		return DTCP_CTR_eth_not_for_us;
 	/* A source MAC of a group or of nobody is never a real sender. */
 	if (unlikely(!rte_is_unicast_ether_addr(&e->src_addr) ||
-		     rte_is_zero_ether_addr(&e->src_addr))) {
-		dtcp_rx_drop(w, m, DTCP_CTR_eth_src_bogus);
-		return;
-	}
+		     rte_is_zero_ether_addr(&e->src_addr)))
+		return DTCP_CTR_eth_src_bogus;
+	return DTCP_WIRE_OK;
+}
+
+/* Hand a frame that passed eth_verdict to its protocol. Consumes m. */
+static void
+eth_deliver(struct dtcp_worker *w, struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *e = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+
 	switch (rte_be_to_cpu_16(e->ether_type)) {
 	case RTE_ETHER_TYPE_IPV4:
 		/* We answer only unicast IP: a host should not take a unicast
@@ -46,4 +50,51 @@ dtcp_eth_input(struct dtcp_worker *w, struct rte_mbuf *m)
 		dtcp_rx_drop(w, m, DTCP_CTR_eth_unknown_type);
 		return;
 	}
+}
+
+void
+dtcp_eth_input_burst(struct dtcp_worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	/*
+	 * Frames dropped here keep the free-list index and the commonest
+	 * reason's count in registers rather than in the worker, where each
+	 * frame would store and reload them (a chain of store-to-load
+	 * forwards; measured 3% of the net_null drain). The index goes back to
+	 * the worker around a delivery, which may drop too.
+	 */
+	uint16_t nf = w->free_n;
+	uint64_t bytes = 0, not_for_us = 0;
+	uint16_t i;
+
+	/* Headers of the next frames load while this one is looked at. */
+	for (i = 0; i < n && i < 4; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		enum dtcp_ctr reason;
+
+		if (i + 4 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void *));
+		bytes += m->pkt_len;
+		reason = eth_verdict(w, m);
+		if (reason == DTCP_WIRE_OK) {
+			w->free_n = nf;
+			eth_deliver(w, m);
+			nf = w->free_n;
+			continue;
+		}
+		/* On a shared segment most drops are frames for other hosts. */
+		if (reason == DTCP_CTR_eth_not_for_us)
+			not_for_us++;
+		else
+			ctr_inc(w, reason);
+		if (unlikely(nf == DTCP_BURST_MAX)) {
+			rte_pktmbuf_free_bulk(w->to_free, nf);
+			nf = 0;
+		}
+		w->to_free[nf++] = m;
+	}
+	w->free_n = nf;
+	ctr_add(w, DTCP_CTR_eth_not_for_us, not_for_us);
+	ctr_add(w, DTCP_CTR_rx_bytes, bytes);
 }

@@ -10,8 +10,11 @@
 extern "C" {
 #endif
 
-/* Ethernet: m starts at the Ethernet header. Consumes m. */
-void dtcp_eth_input(struct dtcp_worker *w, struct rte_mbuf *m);
+/*
+ * Ethernet: a received burst, each frame starting at its Ethernet header.
+ * Consumes every frame, in order; counts rx_bytes.
+ */
+void dtcp_eth_input_burst(struct dtcp_worker *w, struct rte_mbuf **pkts, uint16_t n);
 
 /* ARP */
 int dtcp_arp_create(struct dtcp_worker *w, char *err, size_t errlen);
