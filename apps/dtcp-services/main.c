@@ -99,6 +99,8 @@ parse_args(int argc, char **argv, struct opts *o)
 		if (opt == '?')
 			return -1;
 	}
+	/* The first address on the command line replaces the file's list. */
+	o->cfg.addrs_given = false;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		char *eq, *dot, *end;
@@ -137,19 +139,21 @@ parse_args(int argc, char **argv, struct opts *o)
 			}
 			break;
 		case O_DURATION:
-			o->duration = (unsigned)strtoul(optarg, &end, 10);
-			if (*end != '\0') {
-				snprintf(err, sizeof(err), "--duration %s: not a number", optarg);
+		case O_STATS: {
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			/* Bounded to a year: the reporter counts tenths of seconds. */
+			if (*end != '\0' || optarg[0] == '-' || end == optarg || v > 31536000) {
+				snprintf(err, sizeof(err), "%s %s: not a number of seconds in 0..31536000",
+					 opt == O_DURATION ? "--duration" : "--stats-interval", optarg);
 				rc = -1;
+			} else if (opt == O_DURATION) {
+				o->duration = (unsigned)v;
+			} else {
+				o->stats_interval = (unsigned)v;
 			}
 			break;
-		case O_STATS:
-			o->stats_interval = (unsigned)strtoul(optarg, &end, 10);
-			if (*end != '\0') {
-				snprintf(err, sizeof(err), "--stats-interval %s: not a number", optarg);
-				rc = -1;
-			}
-			break;
+		}
 		case O_PRINT:
 			o->print_config = true;
 			break;
@@ -186,18 +190,18 @@ reporter(void *arg)
 {
 	const struct opts *o = arg;
 	uint64_t ctr[DTCP_CTR_MAX];
-	unsigned elapsed = 0;
+	uint64_t elapsed = 0;
 
 	while (!stop) {
 		usleep(100000);
 		elapsed++;
-		if (o->stats_interval != 0 && elapsed % (o->stats_interval * 10) == 0) {
+		if (o->stats_interval != 0 && elapsed % (o->stats_interval * 10ull) == 0) {
 			dtcp_stats_sum(ctr);
-			printf("dtcp-services: counters at %us\n", elapsed / 10);
+			printf("dtcp-services: counters at %llus\n", (unsigned long long)(elapsed / 10));
 			dtcp_stats_print(ctr, stdout);
 			fflush(stdout);
 		}
-		if (o->duration != 0 && elapsed >= o->duration * 10)
+		if (o->duration != 0 && elapsed >= o->duration * 10ull)
 			stop = true;
 	}
 	return NULL;
@@ -230,7 +234,8 @@ main(int argc, char **argv)
 	struct rte_mempool *pool;
 	pthread_t rep;
 	char err[256];
-	unsigned lcore, q, in_use_start, in_use_end;
+	unsigned lcore, q, in_use_end;
+	bool start_failed = false;
 	uint16_t port_id = UINT16_MAX, pid;
 	int rc;
 
@@ -267,8 +272,11 @@ main(int argc, char **argv)
 		rte_eal_cleanup();
 		return 1;
 	}
+	/* One frame of the MTU, Ethernet and VLAN headers and CRC in one mbuf. */
 	pool = rte_pktmbuf_pool_create("dtcp_pool", o.cfg.mbufs, o.cfg.mbuf_cache, 0,
-				       RTE_MBUF_DEFAULT_BUF_SIZE, rte_eth_dev_socket_id(port_id));
+				       RTE_MAX(RTE_MBUF_DEFAULT_BUF_SIZE,
+					       RTE_PKTMBUF_HEADROOM + o.cfg.mtu + 26),
+				       rte_eth_dev_socket_id(port_id));
 	if (pool == NULL) {
 		fprintf(stderr, "dtcp-services: mbuf pool of %u: %s\n", o.cfg.mbufs,
 			rte_strerror(rte_errno));
@@ -288,6 +296,7 @@ main(int argc, char **argv)
 		if (workers[q] == NULL) {
 			fprintf(stderr, "dtcp-services: worker %u: %s\n", q, p ? err : "out of memory");
 			dtcp_port_destroy(p);
+			start_failed = true;
 			stop = true;
 			break;
 		}
@@ -310,7 +319,6 @@ main(int argc, char **argv)
 		       port_id, info.driver_name, buf, n_workers, o.cfg.n_addrs, o.cfg.mtu);
 		fflush(stdout);
 	}
-	in_use_start = rte_mempool_in_use_count(pool);
 	for (q = 0; q < n_workers; q++)
 		dtcp_worker_announce(workers[q]);
 
@@ -328,16 +336,22 @@ main(int argc, char **argv)
 	stop = true;
 	pthread_join(rep, NULL);
 
+	for (q = 0; q < n_workers; q++)
+		dtcp_worker_release_held(workers[q]);
 	report_final();
 	for (q = 0; q < n_workers; q++) {
 		dtcp_worker_destroy(workers[q]);
 		dtcp_port_destroy(ports[q]);
 	}
-	in_use_end = rte_mempool_in_use_count(pool);
-	printf("dtcp-services: mbufs in use: %u at start, %u at exit%s\n", in_use_start,
-	       in_use_end, in_use_end > in_use_start ? "  (LEAK)" : "");
+	/* Closed, the port gives back its rings' mbufs: every one must be home. */
 	rte_eth_dev_stop(port_id);
 	rte_eth_dev_close(port_id);
+	in_use_end = rte_mempool_in_use_count(pool);
+	printf("dtcp-services: mbufs in use after the port closed: %u%s\n", in_use_end,
+	       in_use_end != 0 ? "  (LEAK)" : "");
+	rte_mempool_free(pool);
 	rte_eal_cleanup();
-	return in_use_end > in_use_start ? 3 : 0;
+	if (start_failed)
+		return 1;
+	return in_use_end != 0 ? 3 : 0;
 }

@@ -72,7 +72,7 @@ static const struct key keys[] = {
 	{ "arp",  "retries",    K_U32, F(arp_retries), 1, 100 },
 	{ "arp",  "retry_ms",   K_U32, F(arp_retry_ms), 1, 60000 },
 	{ "arp",  "reachable_ms", K_U32, F(arp_reachable_ms), 1000, 86400000 },
-	{ "frag", "max_flows",  K_U32, F(frag_max_flows), 1, 1u << 20 },
+	{ "frag", "max_flows",  K_U32, F(frag_max_flows), 1, 1u << 16 },
 	{ "frag", "timeout_ms", K_U32, F(frag_timeout_ms), 1, 120000 },
 	{ "timer", "tick_us",   K_U32, F(timer_tick_us), 10, 100000 },
 	{ "timer", "budget",    K_U32, F(timer_budget), 1, 1u << 24 },
@@ -150,7 +150,7 @@ dtcp_config_set(struct dtcp_config *cfg, const char *section, const char *key,
 		case K_U16:
 		case K_U32:
 			errno = 0;
-			v = strtoull(value, &end, 0);
+			v = strtoull(value, &end, 10);
 			if (errno != 0 || end == value || *end != '\0' || value[0] == '-' ||
 			    v < k->min || v > k->max)
 				FAIL("[%s] %s: '%s' is not a number in %u..%u",
@@ -201,6 +201,13 @@ dtcp_config_load(struct dtcp_config *cfg, const char *path, char *err, size_t er
 				snprintf(err, errlen, "%s: section %d unreadable", path, s);
 			break;
 		}
+		if (n > 64) {
+			rc = -EINVAL;
+			if (err != NULL)
+				snprintf(err, errlen, "%s: [%s] has %d entries, at most 64",
+					 path, section, n);
+			break;
+		}
 		struct rte_cfgfile_entry entries[n > 0 ? n : 1];
 
 		rte_cfgfile_section_entries_by_index(f, s, section, entries, n);
@@ -240,6 +247,10 @@ dtcp_config_validate(const struct dtcp_config *cfg, char *err, size_t errlen)
 		if (!on_link)
 			FAIL("[ip] gateway: not on the subnet of any address");
 	}
+	/* NICs hash no ARP: it all reaches queue 0, whose worker alone would
+	 * learn; the others could never resolve a next hop. */
+	if (cfg->queues != 1)
+		FAIL("[port] queues: only 1 for now (ARP is not yet shared between workers)");
 	if (cfg->burst == 0 || cfg->burst > DTCP_BURST_MAX)
 		FAIL("[port] burst: must be 1..%d", DTCP_BURST_MAX);
 	if (cfg->arp_pending_per_entry > DTCP_ARP_PENDING_MAX)

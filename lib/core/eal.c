@@ -77,12 +77,17 @@ dtcp_eal_init(int argc, char **argv)
 	    has_arg(argc, argv, "--socket-mem"))
 		return eal_init(argc, argv);
 
-	/* EAL arguments, then our two, then "--" and what follows. */
+	/*
+	 * EAL arguments, then our two, then "--" and what follows.
+	 * --huge-unlink means nothing without hugepages and EAL refuses it
+	 * beside --no-huge, so it is left out.
+	 */
 	args = calloc((size_t)argc + 4, sizeof(*args));
 	if (args == NULL)
 		return -1;
 	for (int i = 0; i < end; i++)
-		args[n++] = argv[i];
+		if (strncmp(argv[i], "--huge-unlink", 13) != 0)
+			args[n++] = argv[i];
 	args[n++] = "--no-huge";
 	if (!has_arg(argc, argv, "-m"))
 		args[n++] = "-m", args[n++] = "1024";

@@ -10,6 +10,8 @@
 #include <dtcp/config.h>
 #include <dtcp/port.h>
 
+#include "log.h"
+
 static uint16_t
 eth_rx(struct dtcp_port *p, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -58,6 +60,12 @@ dtcp_ethdev_configure(uint16_t port_id, const struct dtcp_config *cfg,
 
 	memset(&conf, 0, sizeof(conf));
 	conf.rxmode.mtu = cfg->mtu;
+	/* IP fragments and replies to reassembled datagrams leave as chains. */
+	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	else
+		DTCP_LOG(WARNING, "port %u (%s): no multi-segment TX: IP fragments "
+			 "may not be sent", port_id, info.driver_name);
 	if (cfg->queues > 1) {
 		/* Flows spread over the workers' queues by the NIC's hash. */
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;

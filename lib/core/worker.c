@@ -54,10 +54,15 @@ dtcp_worker_destroy(struct dtcp_worker *w)
 	dtcp_tx_flush(w);
 	dtcp_ipv4_destroy(w);
 	dtcp_arp_destroy(w);
-	/* Whatever the port refused at the last flush is ours to free. */
-	rte_pktmbuf_free_bulk(w->tx, w->tx_n);
-	w->tx_n = 0;
 	rte_free(w);
+}
+
+void
+dtcp_worker_release_held(struct dtcp_worker *w)
+{
+	dtcp_ipv4_flush(w);
+	dtcp_arp_flush(w);
+	dtcp_tx_flush(w);
 }
 
 void

@@ -9,6 +9,7 @@
 
 #include <dtcp/worker.h>
 
+#include "../wire/wire.h"
 #include "timer_wheel.h"
 
 #ifdef __cplusplus
@@ -120,6 +121,19 @@ dtcp_is_local_addr(const struct dtcp_worker *w, uint32_t a)
 
 /* Remove the worker from /dtcp/stats (no-op when never registered). */
 void dtcp_telemetry_unregister(struct dtcp_worker *w);
+
+/* Whether a is on the subnet of one of our addresses. */
+static inline bool
+dtcp_on_link(const struct dtcp_worker *w, uint32_t a)
+{
+	for (unsigned i = 0; i < w->cfg.n_addrs; i++) {
+		uint32_t mask = dtcp_prefix_mask(w->cfg.addrs[i].prefix_len);
+
+		if ((a & mask) == (w->cfg.addrs[i].addr & mask))
+			return true;
+	}
+	return false;
+}
 
 /* The address to send from towards an on-link or routed destination. */
 uint32_t dtcp_source_for(const struct dtcp_worker *w, uint32_t dst);

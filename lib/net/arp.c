@@ -108,15 +108,23 @@ entry_release(struct dtcp_worker *w, struct arp_entry *e, enum dtcp_ctr pending_
 }
 
 void
+dtcp_arp_flush(struct dtcp_worker *w)
+{
+	struct dtcp_arp *a = w->arp;
+
+	for (uint32_t i = 0; a != NULL && i < a->capacity; i++)
+		if (a->entries[i].state != ARP_FREE)
+			entry_release(w, &a->entries[i], DTCP_CTR_arp_resolve_timeout);
+}
+
+void
 dtcp_arp_destroy(struct dtcp_worker *w)
 {
 	struct dtcp_arp *a = w->arp;
 
 	if (a == NULL)
 		return;
-	for (uint32_t i = 0; i < a->capacity; i++)
-		if (a->entries[i].state != ARP_FREE)
-			entry_release(w, &a->entries[i], DTCP_CTR_arp_resolve_timeout);
+	dtcp_arp_flush(w);
 	rte_hash_free(a->h);
 	rte_free(a->entries);
 	rte_free(a);
@@ -293,7 +301,11 @@ dtcp_arp_input(struct dtcp_worker *w, struct rte_mbuf *m)
 	 * An RFC 5227 probe (sender 0.0.0.0) asks whether an address is in use:
 	 * for ours the answer is yes, and there is no sender to learn.
 	 */
-	if (ai.sip == 0 && ai.op == RTE_ARP_OP_REQUEST && dtcp_is_local_addr(w, ai.tip)) {
+	if (ai.sip == 0 && ai.op == RTE_ARP_OP_REQUEST) {
+		if (!dtcp_is_local_addr(w, ai.tip)) {
+			dtcp_rx_drop(w, m, DTCP_CTR_arp_not_for_us);
+			return;
+		}
 		ctr_inc(w, DTCP_CTR_arp_probe_rx);
 		if (arp_send(w, RTE_ARP_OP_REPLY, &ai.sha, ai.tip, &ai.sha, 0))
 			ctr_inc(w, DTCP_CTR_arp_reply_tx);
@@ -325,8 +337,12 @@ dtcp_arp_input(struct dtcp_worker *w, struct rte_mbuf *m)
 		dtcp_rx_drop(w, m, merged ? DTCP_CTR_arp_consumed : DTCP_CTR_arp_not_for_us);
 		return;
 	}
-	/* ... and, being the target, add it if we did not. */
-	if (!merged) {
+	/*
+	 * ... and, being the target, add it if we did not: only a neighbour
+	 * on one of our subnets, so no stranger can fill the cache with
+	 * entries we would never use.
+	 */
+	if (!merged && dtcp_on_link(w, ai.sip)) {
 		e = entry_new(w, ai.sip);
 		if (e != NULL) {
 			ctr_inc(w, DTCP_CTR_arp_learned);

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* ICMP (RFC 792, RFC 1122 §3.2.2): echo answered, errors parsed and counted. */
+/*
+ * ICMP (RFC 792, RFC 1122 §3.2.2): echo answered, errors parsed and counted.
+ * Not yet: a source route in an echo request is not reversed into the
+ * reply (RFC 1122 §3.2.2.6 MUST); IP options are not echoed at all.
+ */
 #include <netinet/in.h>
 
 #include "net.h"

@@ -3,6 +3,11 @@
  * IPv4 for a host (RFC 791, RFC 1122 §3.2.1): receive checks, reassembly
  * with rte_ip_frag under a flow and time bound, on-link routing plus a
  * default gateway, fragmentation with rte_ip_frag on output.
+ *
+ * Not yet: ICMP protocol-unreachable for protocols we do not serve
+ * (RFC 1122 §3.2.2.1 SHOULD); such datagrams are counted and dropped.
+ * rte_ip_frag holds at most RTE_LIBRTE_IP_FRAG_MAX_FRAG (8) fragments of a
+ * datagram and gives a datagram up on any repeated fragment.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -45,13 +50,21 @@ free_death_row(struct dtcp_worker *w)
 }
 
 void
+dtcp_ipv4_flush(struct dtcp_worker *w)
+{
+	if (w->frag_tbl == NULL)
+		return;
+	/* Everything in reassembly is expired by a time past any timeout. */
+	rte_ip_frag_table_del_expired_entries(w->frag_tbl, &w->frag_dr, UINT64_MAX);
+	free_death_row(w);
+}
+
+void
 dtcp_ipv4_destroy(struct dtcp_worker *w)
 {
 	if (w->frag_tbl == NULL)
 		return;
-	/* Everything still in reassembly is expired by a time past any timeout. */
-	rte_ip_frag_table_del_expired_entries(w->frag_tbl, &w->frag_dr, UINT64_MAX);
-	free_death_row(w);
+	dtcp_ipv4_flush(w);
 	rte_ip_frag_table_destroy(w->frag_tbl);
 	w->frag_tbl = NULL;
 }
@@ -80,13 +93,17 @@ dtcp_source_for(const struct dtcp_worker *w, uint32_t dst)
 static uint32_t
 route_nexthop(const struct dtcp_worker *w, uint32_t dst)
 {
-	for (unsigned i = 0; i < w->cfg.n_addrs; i++) {
-		uint32_t mask = dtcp_prefix_mask(w->cfg.addrs[i].prefix_len);
+	return dtcp_on_link(w, dst) ? dst : w->cfg.gateway;
+}
 
-		if ((dst & mask) == (w->cfg.addrs[i].addr & mask))
-			return dst;
-	}
-	return w->cfg.gateway;
+/* Whether reassembly put m itself on the death row in its last call. */
+static bool
+frag_retired(const struct dtcp_worker *w, const struct rte_mbuf *m, uint32_t from)
+{
+	for (uint32_t i = from; i < w->frag_dr.cnt; i++)
+		if (w->frag_dr.row[i] == m)
+			return true;
+	return false;
 }
 
 /* Ours, or the directed broadcast of one of our subnets (RFC 1122 §3.2.1.3). */
@@ -113,13 +130,15 @@ dtcp_ipv4_input(struct dtcp_worker *w, struct rte_mbuf *m)
 	enum dtcp_ctr verdict;
 
 	ctr_inc(w, DTCP_CTR_ip_rx);
-	/* Only a definite verdict of the port is trusted; "unknown" is checked here. */
+	/* Only a definite verdict of the port is trusted; "unknown" is checked
+	 * here. NONE means the header's integrity was verified some other way. */
 	if (unlikely(rx_csum == RTE_MBUF_F_RX_IP_CKSUM_BAD)) {
 		dtcp_rx_drop(w, m, DTCP_CTR_ip_bad_checksum);
 		return;
 	}
 	verdict = dtcp_wire_ipv4_parse(hdr, m->data_len,
-				       rx_csum == RTE_MBUF_F_RX_IP_CKSUM_GOOD, &ip);
+				       rx_csum == RTE_MBUF_F_RX_IP_CKSUM_GOOD ||
+				       rx_csum == RTE_MBUF_F_RX_IP_CKSUM_NONE, &ip);
 	if (unlikely(verdict != DTCP_WIRE_OK)) {
 		dtcp_rx_drop(w, m, verdict);
 		return;
@@ -142,17 +161,21 @@ dtcp_ipv4_input(struct dtcp_worker *w, struct rte_mbuf *m)
 
 	if (unlikely(ip.fragment)) {
 		struct rte_mbuf *d;
+		uint32_t dr_before;
 
 		ctr_inc(w, DTCP_CTR_ip_frag_rx);
 		/* Reassembly may retire up to a full datagram's mbufs at once. */
 		if (w->frag_dr.cnt + RTE_LIBRTE_IP_FRAG_MAX_FRAG + 1 > RTE_IP_FRAG_DEATH_ROW_MBUF_LEN)
 			free_death_row(w);
+		dr_before = w->frag_dr.cnt;
 		m->l2_len = 0;
 		m->l3_len = ip.hlen;
 		d = rte_ipv4_frag_reassemble_packet(w->frag_tbl, &w->frag_dr, m,
 						    w->now_ns, hdr);
 		if (d == NULL) {
-			ctr_inc(w, DTCP_CTR_ip_frag_held);
+			/* Sent to the death row with its datagram, or kept. */
+			ctr_inc(w, frag_retired(w, m, dr_before) ? DTCP_CTR_ip_frag_discarded
+								 : DTCP_CTR_ip_frag_held);
 			return;
 		}
 		ctr_inc(w, DTCP_CTR_ip_reassembled);

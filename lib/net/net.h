@@ -19,6 +19,8 @@ void dtcp_eth_input_burst(struct dtcp_worker *w, struct rte_mbuf **pkts, uint16_
 /* ARP */
 int dtcp_arp_create(struct dtcp_worker *w, char *err, size_t errlen);
 void dtcp_arp_destroy(struct dtcp_worker *w);
+/* Forget every entry; packets waiting on resolution count as arp_resolve_timeout. */
+void dtcp_arp_flush(struct dtcp_worker *w);
 /* m starts at the ARP header. Consumes m. */
 void dtcp_arp_input(struct dtcp_worker *w, struct rte_mbuf *m);
 /*
@@ -35,6 +37,8 @@ unsigned dtcp_arp_pending_total(const struct dtcp_worker *w);
 /* IPv4: m starts at the IP header. Consumes m. */
 int dtcp_ipv4_create(struct dtcp_worker *w, char *err, size_t errlen);
 void dtcp_ipv4_destroy(struct dtcp_worker *w);
+/* Give up every datagram in reassembly (counted in ip_frag_dropped). */
+void dtcp_ipv4_flush(struct dtcp_worker *w);
 void dtcp_ipv4_input(struct dtcp_worker *w, struct rte_mbuf *m);
 /* Expire old reassemblies and free what reassembly dropped. */
 void dtcp_ipv4_housekeeping(struct dtcp_worker *w);

@@ -529,11 +529,24 @@ TEST_F(ArpTest, Arp_ProbeForOurAddress_AnsweredNothingLearned)
 	EXPECT_EQ(Lookup(0), -ENOENT);
 }
 
-TEST_F(ArpTest, Arp_ProbeForAnotherAddress_SenderBogus)
+TEST_F(ArpTest, Arp_ProbeForAnotherAddress_NotForUs)
 {
 	Start();
 	EXPECT_TRUE(Dropped(ArpFrom(1, kPeerMac, 0, Ip(198, 18, 0, 77)),
-			    { { "arp_rx", 1 }, { "arp_sender_bogus", 1 } }));
+			    { { "arp_rx", 1 }, { "arp_not_for_us", 1 } }));
+}
+
+// Only neighbours on our subnets are learned: strangers cannot fill the cache.
+TEST_F(ArpTest, Arp_RequestFromOffLinkSender_AnsweredNotLearned)
+{
+	Start();
+	const uint32_t stranger = Ip(198, 19, 5, 5);
+	Inject(ArpFrom(1, kPeerMac, stranger, kOurIp));
+	Bytes want = EthFrame(kPeerMac, kOurMac, 0x0806,
+			      ArpPacket(2, kOurMac, kOurIp, kPeerMac, stranger));
+	EXPECT_TRUE(ExpectOneTx() == want) << "reply differs from the expected 42 bytes";
+	EXPECT_EQ(Lookup(stranger), -ENOENT);
+	EXPECT_EQ(Ctr(DTCP_CTR_arp_learned), 0u);
 }
 
 TEST_F(ArpTest, Arp_OurAddressFromAnotherMac_Conflict)

@@ -55,8 +55,9 @@ TEST_F(Config, NumbersWithinRangeOnly)
 	EXPECT_EQ(Set("port", "mtu", "15x"), -EINVAL);
 	EXPECT_EQ(Set("port", "mtu", ""), -EINVAL);
 	EXPECT_EQ(Set("arp", "retries", "0"), -EINVAL);
-	EXPECT_EQ(Set("arp", "entries", "0x100"), 0);
-	EXPECT_EQ(cfg_.arp_entries, 256u);
+	EXPECT_EQ(Set("arp", "entries", "0x100"), -EINVAL) << "decimal only";
+	EXPECT_EQ(Set("ip", "ttl", "064"), 0);
+	EXPECT_EQ(cfg_.ttl, 64) << "a leading zero is not octal";
 	EXPECT_EQ(Set("ip", "ttl", "256"), -EINVAL);
 	EXPECT_EQ(cfg_.mtu, 9000) << "a refused value leaves the old one";
 }
@@ -102,6 +103,23 @@ TEST_F(Config, ValidateRejectsUnusableAddressesAndOffLinkGateway)
 	ASSERT_EQ(Set("ip", "gateway", "198.19.0.1"), 0);
 	EXPECT_EQ(dtcp_config_validate(&cfg_, err_, sizeof(err_)), -EINVAL);
 	EXPECT_NE(std::string(err_).find("gateway"), std::string::npos) << err_;
+}
+
+TEST_F(Config, OneQueueUntilArpIsShared)
+{
+	ASSERT_EQ(Set("port", "queues", "2"), 0);
+	EXPECT_EQ(dtcp_config_validate(&cfg_, err_, sizeof(err_)), -EINVAL);
+	EXPECT_NE(std::string(err_).find("queues"), std::string::npos) << err_;
+}
+
+TEST_F(Config, OversizedSectionRefused)
+{
+	std::string text = "[arp]\n";
+	for (int i = 0; i < 65; i++)
+		text += "retries = 3\n";
+	std::string path = WriteFile(text);
+	EXPECT_EQ(dtcp_config_load(&cfg_, path.c_str(), err_, sizeof(err_)), -EINVAL);
+	EXPECT_NE(std::string(err_).find("at most 64"), std::string::npos) << err_;
 }
 
 TEST_F(Config, MacMustBeUnicast)

@@ -363,7 +363,7 @@ TEST_F(Ipv4Test, Ipv4_Reassembly_PartialOverlap_DatagramDiscarded)
 	Inject(Frag(icmp, 1472, 1488, true, 9));    // runs 8 bytes into the first
 	ExpectNoTx();
 	EXPECT_EQ(Moved(), (Deltas{ { "rx_frames", 1 }, { "ip_rx", 1 }, { "ip_frag_rx", 1 },
-				    { "ip_frag_held", 1 }, { "ip_frag_dropped", 3 } }));
+				    { "ip_frag_discarded", 1 }, { "ip_frag_dropped", 3 } }));
 	// Nothing of it remains: the missing middle alone completes nothing.
 	Inject(Frag(icmp, 1480, 1480, true, 9));
 	ExpectNoTx();

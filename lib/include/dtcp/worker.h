@@ -27,6 +27,13 @@ struct dtcp_worker *dtcp_worker_create(const struct dtcp_config *cfg,
 /* Frees everything the worker holds; the port stays the caller's. */
 void dtcp_worker_destroy(struct dtcp_worker *w);
 
+/*
+ * Let go of every packet held for later (waiting on ARP, in reassembly),
+ * each counted as a drop, and flush TX: before a final report, so that it
+ * shows what stopping cost. The worker stays usable.
+ */
+void dtcp_worker_release_held(struct dtcp_worker *w);
+
 /* Announce our addresses with gratuitous ARP. */
 void dtcp_worker_announce(struct dtcp_worker *w);
 
