@@ -34,6 +34,7 @@ dtcp_worker_create(const struct dtcp_config *cfg, struct dtcp_port *port,
 	w->tick_ns = (uint64_t)cfg->timer_tick_us * 1000;
 	w->now_ns = now_ns;
 	w->now_tick = now_ns / w->tick_ns;
+	w->next_tick_ns = (w->now_tick + 1) * w->tick_ns;
 	dtcp_wheel_init(&w->wheel, w->now_tick);
 	if (dtcp_arp_create(w, err, errlen) != 0 ||
 	    dtcp_ipv4_create(w, err, errlen) != 0) {
@@ -115,7 +116,6 @@ dtcp_worker_poll(struct dtcp_worker *w, uint64_t now_ns)
 	uint16_t n;
 
 	w->now_ns = now_ns;
-	w->now_tick = now_ns / w->tick_ns;
 
 	n = dtcp_port_rx(w->port, pkts, w->burst);
 	if (n > 0) {
@@ -125,9 +125,18 @@ dtcp_worker_poll(struct dtcp_worker *w, uint64_t now_ns)
 			rte_pktmbuf_free_bulk(w->to_free, w->free_n);
 			w->free_n = 0;
 		}
+		dtcp_ipv4_after_burst(w);
 	}
-	dtcp_ipv4_housekeeping(w);
-	dtcp_wheel_advance(&w->wheel, w->now_tick, w->cfg.timer_budget, timer_fire, w);
+	/* Timers and reassembly expiry move once a tick, not once a poll. */
+	if (now_ns >= w->next_tick_ns || w->timers_behind) {
+		if (now_ns >= w->next_tick_ns) {
+			w->now_tick = now_ns / w->tick_ns;
+			w->next_tick_ns = (w->now_tick + 1) * w->tick_ns;
+		}
+		dtcp_ipv4_expire(w);
+		w->timers_behind = dtcp_wheel_advance(&w->wheel, w->now_tick, w->cfg.timer_budget,
+						      timer_fire, w) == w->cfg.timer_budget;
+	}
 	dtcp_tx_flush(w);
 	return n;
 }

@@ -33,6 +33,8 @@ struct dtcp_worker {
 	uint64_t now_ns;
 	uint64_t now_tick;
 	uint64_t tick_ns;
+	uint64_t next_tick_ns;        /* when now_tick next moves */
+	bool timers_behind;           /* the last advance spent its whole budget */
 	struct rte_ether_addr mac;
 	uint16_t mtu;
 	uint16_t burst;

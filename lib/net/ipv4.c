@@ -70,10 +70,16 @@ dtcp_ipv4_destroy(struct dtcp_worker *w)
 }
 
 void
-dtcp_ipv4_housekeeping(struct dtcp_worker *w)
+dtcp_ipv4_expire(struct dtcp_worker *w)
 {
 	/* Walks the reassembly LRU only while its head has expired. */
 	rte_ip_frag_table_del_expired_entries(w->frag_tbl, &w->frag_dr, w->now_ns);
+	free_death_row(w);
+}
+
+void
+dtcp_ipv4_after_burst(struct dtcp_worker *w)
+{
 	free_death_row(w);
 }
 

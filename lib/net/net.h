@@ -40,8 +40,10 @@ void dtcp_ipv4_destroy(struct dtcp_worker *w);
 /* Give up every datagram in reassembly (counted in ip_frag_dropped). */
 void dtcp_ipv4_flush(struct dtcp_worker *w);
 void dtcp_ipv4_input(struct dtcp_worker *w, struct rte_mbuf *m);
-/* Expire old reassemblies and free what reassembly dropped. */
-void dtcp_ipv4_housekeeping(struct dtcp_worker *w);
+/* Once a tick: give up datagrams whose reassembly time is over. */
+void dtcp_ipv4_expire(struct dtcp_worker *w);
+/* After each burst: free the fragments reassembly gave up. */
+void dtcp_ipv4_after_burst(struct dtcp_worker *w);
 /*
  * Send a transport payload: m starts at the transport header, with
  * headroom for IPv4 and Ethernet. Routes, fragments when larger than the

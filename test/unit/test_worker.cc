@@ -389,3 +389,37 @@ TEST_F(WorkerFuzz, Worker_MutatedValidFrames_NoCrashNoLeakEveryFrameAccounted)
 }
 
 } // namespace
+
+namespace {
+
+class WorkerTimers : public StackTest {};
+
+// Timers past the budget are not lost and do not wait a tick: the next
+// poll, at the same time, goes on with them.
+TEST_F(WorkerTimers, Worker_TimerBudgetSpent_RestFireOnNextPollSameTick)
+{
+	cfg_.timer_budget = 1;
+	Start();
+	const uint32_t a = Ip(198, 18, 0, 21), b = Ip(198, 18, 0, 22);
+	Inject(Ping(a, 1));
+	Inject(Ping(b, 1));
+	std::vector<Bytes> first = TakeTx();
+	ASSERT_EQ(first.size(), 2u) << "one ARP request per unresolved peer";
+
+	// Both retries are due at the same tick, in no promised order.
+	Advance(cfg_.arp_retry_ms);
+	std::vector<Bytes> retry = TakeTx();
+	ASSERT_EQ(retry.size(), 1u) << "budget of one timer per poll";
+	uint32_t first_tpa = Parse(retry[0]).tpa;
+	ASSERT_TRUE(first_tpa == a || first_tpa == b);
+	ExpectArpRequest(retry[0], first_tpa);
+	Poll();
+	retry = TakeTx();
+	ASSERT_EQ(retry.size(), 1u) << "the rest at the next poll, same tick";
+	ExpectArpRequest(retry[0], first_tpa == a ? b : a);
+	Poll();
+	ExpectNoTx();
+	EXPECT_EQ(Ctr(DTCP_CTR_arp_request_tx), 4u);
+}
+
+} // namespace
