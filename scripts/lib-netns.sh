@@ -17,7 +17,7 @@ DTCP_EAL_COMMON=(-l 0 --no-pci --huge-unlink)
 
 # dpdk_rundir_cleanup PREFIX: EAL leaves its runtime directory behind.
 dpdk_rundir_cleanup() {
-	rm -rf "/var/run/dpdk/$1"
+	rm -rf "/var/run/dpdk/$1" "${XDG_RUNTIME_DIR:-/tmp}/dpdk/$1"
 }
 
 # start_dtcp_tap NS IFACE LOG ARGS...: dtcp-services on net_tap IFACE inside
@@ -28,11 +28,17 @@ start_dtcp_tap() {
 	ip netns exec "$ns" "$DTCP_SERVICES" "${DTCP_EAL_COMMON[@]}" --file-prefix="$ns" \
 		--vdev="net_tap0,iface=$iface" -- "$@" >"$log" 2>&1 &
 	DTCP_PID=$!
-	if ! wait_for ip netns exec "$ns" ip link show "$iface"; then
-		echo "dtcp-services did not create $iface; its log:" >&2
+	if ! wait_for tap_up_or_gone "$ns" "$iface" || ! kill -0 "$DTCP_PID" 2>/dev/null; then
+		echo "dtcp-services did not bring up $iface; its log:" >&2
 		cat "$log" >&2
 		return 1
 	fi
+}
+
+# True once IFACE exists in NS, or once dtcp-services has exited (no point
+# in waiting longer).
+tap_up_or_gone() {
+	ip netns exec "$1" ip link show "$2" >/dev/null 2>&1 || ! kill -0 "$DTCP_PID" 2>/dev/null
 }
 
 # tap_session NS IFACE: names the namespace and tap of a run (ns, iface),

@@ -251,6 +251,18 @@ dtcp_config_validate(const struct dtcp_config *cfg, char *err, size_t errlen)
 	 * learn; the others could never resolve a next hop. */
 	if (cfg->queues != 1)
 		FAIL("[port] queues: only 1 for now (ARP is not yet shared between workers)");
+	/*
+	 * Packets the stack may hold (waiting on ARP, in reassembly) must never
+	 * take the mbufs the port needs to keep receiving: a full pool would
+	 * stall RX instead of refusing, counted, what cannot be held.
+	 */
+	if ((uint64_t)cfg->arp_pending_max +
+	    (uint64_t)RTE_LIBRTE_IP_FRAG_MAX_FRAG * cfg->frag_max_flows +
+	    cfg->rx_desc + cfg->tx_desc + 2u * DTCP_BURST_MAX + DTCP_TX_BUF > cfg->mbufs)
+		FAIL("[port] mbufs: %u is too few for [arp] pending_max %u + 8 x [frag] max_flows "
+		     "%u + [port] rx_desc %u + tx_desc %u + %u in flight",
+		     cfg->mbufs, cfg->arp_pending_max, cfg->frag_max_flows, cfg->rx_desc,
+		     cfg->tx_desc, 2 * DTCP_BURST_MAX + DTCP_TX_BUF);
 	if (cfg->burst == 0 || cfg->burst > DTCP_BURST_MAX)
 		FAIL("[port] burst: must be 1..%d", DTCP_BURST_MAX);
 	if (cfg->arp_pending_per_entry > DTCP_ARP_PENDING_MAX)

@@ -56,9 +56,13 @@ eal_init(int argc, char **argv)
 {
 	int rc = rte_eal_init(argc, argv);
 
+	if (rc < 0)
+		return rc;
 	/* rte_ip_frag reports every table it makes under USER1 at INFO. */
-	if (rc >= 0 && rte_log_get_level(RTE_LOGTYPE_USER1) > (int)RTE_LOG_NOTICE)
+	if (rte_log_get_level(RTE_LOGTYPE_USER1) > (int)RTE_LOG_NOTICE)
 		rte_log_set_level(RTE_LOGTYPE_USER1, RTE_LOG_NOTICE);
+	/* The TSC scale, once, before any lcore converts a timestamp. */
+	dtcp_tsc_to_ns(0);
 	return rc;
 }
 

@@ -12,7 +12,8 @@ tap_session "dtcp-t-ping-$$" "dtp$$"
 fail() { echo "FAIL: $*"; echo "--- dtcp-services log"; cat "$log"; exit 1; }
 
 ip netns add "$ns"
-start_dtcp_tap "$ns" "$iface" "$log" --ip 198.19.7.2/24 --set port.mbufs=4095
+start_dtcp_tap "$ns" "$iface" "$log" --config "$DTCP_SCRIPTS/../config/demo-tap.ini" \
+	--ip 198.19.7.2/24 --gateway 198.19.7.1
 ip netns exec "$ns" ip addr add 198.19.7.1/24 dev "$iface"
 ip netns exec "$ns" ip link set "$iface" up
 wait_for grep -q 'worker(s)' "$log" || fail "dtcp-services did not start"

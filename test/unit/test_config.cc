@@ -112,6 +112,17 @@ TEST_F(Config, OneQueueUntilArpIsShared)
 	EXPECT_NE(std::string(err_).find("queues"), std::string::npos) << err_;
 }
 
+// What the stack may hold must leave the port mbufs to receive with.
+TEST_F(Config, HeldPacketsMustLeaveThePortItsMbufs)
+{
+	ASSERT_EQ(Set("port", "mbufs", "4095"), 0);
+	EXPECT_EQ(dtcp_config_validate(&cfg_, err_, sizeof(err_)), -EINVAL);
+	EXPECT_NE(std::string(err_).find("too few"), std::string::npos) << err_;
+	ASSERT_EQ(Set("frag", "max_flows", "128"), 0);
+	ASSERT_EQ(Set("arp", "pending_max", "256"), 0);
+	EXPECT_EQ(dtcp_config_validate(&cfg_, err_, sizeof(err_)), 0) << err_;
+}
+
 TEST_F(Config, OversizedSectionRefused)
 {
 	std::string text = "[arp]\n";
