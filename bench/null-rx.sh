@@ -283,7 +283,7 @@ read -r dmed dmin dmax < <(summary <"$tmp/dtcp.all")
 read -r tmed tmin tmax < <(summary <"$tmp/testpmd.all")
 read -r ratio rmin rmax < <(summary 3 <"$tmp/ratios")
 read -r ratio_cpu _ _ < <(summary 3 <"$tmp/ratios.cpu")
-ratio_of_medians=$(awk -v a="$dmed" -v b="$tmed" 'BEGIN { printf "%.3f", b > 0 ? a / b : 0 }')
+ratio_of_medians=$(awk -v a="$dmed" -v b="$tmed" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
 samples=$(wc -l <"$tmp/dtcp.all")
 elapsed=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 verdict=$(awk -v r="$ratio" -v c="$ratio_cpu" 'BEGIN {
