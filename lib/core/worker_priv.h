@@ -100,7 +100,7 @@ dtcp_tx_enqueue(struct dtcp_worker *w, struct rte_mbuf *m)
 	w->tx[w->tx_n++] = m;
 }
 
-/* Allocate a frame with room for every header in front of len bytes of payload. */
+/* An empty frame from the worker's pool (headroom for every header); counted when the pool is dry. */
 static inline struct rte_mbuf *
 dtcp_alloc(struct dtcp_worker *w)
 {
