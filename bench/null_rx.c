@@ -237,6 +237,9 @@ main(int argc, char **argv)
 		return 2;
 	}
 	dtcp_config_defaults(&cfg);
+	/* The same pool as testpmd's --total-num-mbufs: nothing is held here. */
+	cfg.mbufs = 16383;
+	cfg.tcp_mbufs_max = 1024;
 
 	RTE_ETH_FOREACH_DEV(pid) {
 		port_id = pid;

@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
 	gcc g++ clang libclang-rt-14-dev pkg-config meson ninja-build
-	libdpdk-dev dpdk dpdk-dev libnuma-dev libgtest-dev
+	libdpdk-dev dpdk dpdk-dev libnuma-dev libsodium-dev libgtest-dev
 	iproute2 iputils-ping nftables python3 procps
 )
 

@@ -24,7 +24,7 @@ dtcp_config_defaults(struct dtcp_config *cfg)
 	cfg->rx_desc = 1024;
 	cfg->tx_desc = 1024;
 	cfg->burst = 32;
-	cfg->mbufs = 16383;
+	cfg->mbufs = 65535;
 	cfg->mbuf_cache = 256;
 	cfg->queues = 1;
 	cfg->addrs[0].addr = 0xc6120002;      /* 198.18.0.2/24 */
@@ -41,6 +41,35 @@ dtcp_config_defaults(struct dtcp_config *cfg)
 	cfg->frag_timeout_ms = 30000;
 	cfg->timer_tick_us = 1000;
 	cfg->timer_budget = 4096;
+	cfg->tcp_max_conns = 65536;
+	cfg->tcp_timewait_max = 65536;
+	cfg->tcp_listeners_max = 64;
+	cfg->tcp_syn_backlog = 1024;
+	cfg->tcp_accept_backlog = 1024;
+	cfg->tcp_mbufs_max = 16384;
+	cfg->tcp_sndbuf = 262144;
+	cfg->tcp_rcvbuf = 262144;
+	cfg->tcp_port_min = 32768;
+	cfg->tcp_port_max = 60999;
+	cfg->tcp_mss = 0;
+	cfg->tcp_mss_min = 88;
+	cfg->tcp_timestamps = 1;
+	cfg->tcp_window_scale = 1;
+	cfg->tcp_sack = 0;
+	cfg->tcp_syncookies = 1;
+	cfg->tcp_msl_ms = 30000;
+	cfg->tcp_rto_init_ms = 1000;
+	cfg->tcp_rto_min_ms = 200;
+	cfg->tcp_rto_max_ms = 60000;
+	cfg->tcp_syn_retries = 6;
+	cfg->tcp_synack_retries = 5;
+	cfg->tcp_retries = 15;
+	cfg->tcp_fin_timeout_ms = 60000;
+	cfg->tcp_keepalive = 0;
+	cfg->tcp_keepalive_idle_s = 7200;
+	cfg->tcp_keepalive_intvl_s = 75;
+	cfg->tcp_keepalive_cnt = 9;
+	cfg->tcp_challenge_ack_limit = 10;
 }
 
 enum key_type { K_U8, K_U16, K_U32, K_IPV4, K_ADDRS, K_MAC };
@@ -76,6 +105,35 @@ static const struct key keys[] = {
 	{ "frag", "timeout_ms", K_U32, F(frag_timeout_ms), 1, 120000 },
 	{ "timer", "tick_us",   K_U32, F(timer_tick_us), 10, 100000 },
 	{ "timer", "budget",    K_U32, F(timer_budget), 1, 1u << 24 },
+	{ "tcp", "max_conns",   K_U32, F(tcp_max_conns), 16, 1u << 24 },
+	{ "tcp", "timewait_max", K_U32, F(tcp_timewait_max), 0, 1u << 24 },
+	{ "tcp", "listeners_max", K_U32, F(tcp_listeners_max), 1, 65536 },
+	{ "tcp", "syn_backlog", K_U32, F(tcp_syn_backlog), 1, 1u << 20 },
+	{ "tcp", "accept_backlog", K_U32, F(tcp_accept_backlog), 1, 1u << 20 },
+	{ "tcp", "mbufs_max",   K_U32, F(tcp_mbufs_max), 64, 1u << 26 },
+	{ "tcp", "sndbuf",      K_U32, F(tcp_sndbuf), 2048, 1u << 30 },
+	{ "tcp", "rcvbuf",      K_U32, F(tcp_rcvbuf), 2048, 1u << 30 },
+	{ "tcp", "port_min",    K_U16, F(tcp_port_min), 1, 65535 },
+	{ "tcp", "port_max",    K_U16, F(tcp_port_max), 1, 65535 },
+	{ "tcp", "mss",         K_U16, F(tcp_mss), 0, 65495 },
+	{ "tcp", "mss_min",     K_U16, F(tcp_mss_min), 48, 536 },
+	{ "tcp", "timestamps",  K_U8,  F(tcp_timestamps), 0, 1 },
+	{ "tcp", "window_scale", K_U8, F(tcp_window_scale), 0, 1 },
+	{ "tcp", "sack",        K_U8,  F(tcp_sack), 0, 1 },
+	{ "tcp", "syncookies",  K_U8,  F(tcp_syncookies), 0, 2 },
+	{ "tcp", "msl_ms",      K_U32, F(tcp_msl_ms), 1, 600000 },
+	{ "tcp", "rto_init_ms", K_U32, F(tcp_rto_init_ms), 1, 600000 },
+	{ "tcp", "rto_min_ms",  K_U32, F(tcp_rto_min_ms), 1, 600000 },
+	{ "tcp", "rto_max_ms",  K_U32, F(tcp_rto_max_ms), 1, 3600000 },
+	{ "tcp", "syn_retries", K_U32, F(tcp_syn_retries), 1, 127 },
+	{ "tcp", "synack_retries", K_U32, F(tcp_synack_retries), 1, 127 },
+	{ "tcp", "retries",     K_U32, F(tcp_retries), 1, 127 },
+	{ "tcp", "fin_timeout_ms", K_U32, F(tcp_fin_timeout_ms), 1, 3600000 },
+	{ "tcp", "keepalive",   K_U8,  F(tcp_keepalive), 0, 1 },
+	{ "tcp", "keepalive_idle_s", K_U32, F(tcp_keepalive_idle_s), 1, 86400 * 7 },
+	{ "tcp", "keepalive_intvl_s", K_U32, F(tcp_keepalive_intvl_s), 1, 86400 },
+	{ "tcp", "keepalive_cnt", K_U32, F(tcp_keepalive_cnt), 1, 1000 },
+	{ "tcp", "challenge_ack_limit", K_U32, F(tcp_challenge_ack_limit), 1, 1000000 },
 };
 #undef F
 
@@ -257,12 +315,21 @@ dtcp_config_validate(const struct dtcp_config *cfg, char *err, size_t errlen)
 	 * stall RX instead of refusing, counted, what cannot be held.
 	 */
 	if ((uint64_t)cfg->arp_pending_max +
-	    (uint64_t)RTE_LIBRTE_IP_FRAG_MAX_FRAG * cfg->frag_max_flows +
+	    (uint64_t)RTE_LIBRTE_IP_FRAG_MAX_FRAG * cfg->frag_max_flows + cfg->tcp_mbufs_max +
 	    cfg->rx_desc + cfg->tx_desc + 2u * DTCP_BURST_MAX + DTCP_TX_BUF > cfg->mbufs)
 		FAIL("[port] mbufs: %u is too few for [arp] pending_max %u + 8 x [frag] max_flows "
-		     "%u + [port] rx_desc %u + tx_desc %u + %u in flight",
-		     cfg->mbufs, cfg->arp_pending_max, cfg->frag_max_flows, cfg->rx_desc,
-		     cfg->tx_desc, 2 * DTCP_BURST_MAX + DTCP_TX_BUF);
+		     "%u + [tcp] mbufs_max %u + [port] rx_desc %u + tx_desc %u + %u in flight",
+		     cfg->mbufs, cfg->arp_pending_max, cfg->frag_max_flows, cfg->tcp_mbufs_max,
+		     cfg->rx_desc, cfg->tx_desc, 2 * DTCP_BURST_MAX + DTCP_TX_BUF);
+	if (cfg->tcp_port_min > cfg->tcp_port_max)
+		FAIL("[tcp] port_min %u is above port_max %u", cfg->tcp_port_min, cfg->tcp_port_max);
+	if (cfg->tcp_rto_min_ms > cfg->tcp_rto_max_ms ||
+	    cfg->tcp_rto_init_ms < cfg->tcp_rto_min_ms || cfg->tcp_rto_init_ms > cfg->tcp_rto_max_ms)
+		FAIL("[tcp] need rto_min_ms <= rto_init_ms <= rto_max_ms");
+	if (cfg->tcp_mss != 0 && cfg->tcp_mss < cfg->tcp_mss_min)
+		FAIL("[tcp] mss %u is below mss_min %u", cfg->tcp_mss, cfg->tcp_mss_min);
+	if (cfg->tcp_listeners_max >= cfg->tcp_max_conns)
+		FAIL("[tcp] listeners_max must be below max_conns (listeners take connection slots)");
 	if (cfg->burst == 0 || cfg->burst > DTCP_BURST_MAX)
 		FAIL("[port] burst: must be 1..%d", DTCP_BURST_MAX);
 	if (cfg->arp_pending_per_entry > DTCP_ARP_PENDING_MAX)

@@ -8,6 +8,7 @@
 #include <rte_malloc.h>
 
 #include "../net/net.h"
+#include "../tcp/tcp_priv.h"
 #include "log.h"
 #include "worker_priv.h"
 
@@ -37,7 +38,8 @@ dtcp_worker_create(const struct dtcp_config *cfg, struct dtcp_port *port,
 	w->next_tick_ns = (w->now_tick + 1) * w->tick_ns;
 	dtcp_wheel_init(&w->wheel, w->now_tick);
 	if (dtcp_arp_create(w, err, errlen) != 0 ||
-	    dtcp_ipv4_create(w, err, errlen) != 0) {
+	    dtcp_ipv4_create(w, err, errlen) != 0 ||
+	    dtcp_tcp_create(w, err, errlen) != 0) {
 		dtcp_worker_destroy(w);
 		return NULL;
 	}
@@ -53,6 +55,7 @@ dtcp_worker_destroy(struct dtcp_worker *w)
 		return;
 	dtcp_telemetry_unregister(w);
 	dtcp_tx_flush(w);
+	dtcp_tcp_destroy(w);
 	dtcp_ipv4_destroy(w);
 	dtcp_arp_destroy(w);
 	rte_free(w);
@@ -106,6 +109,10 @@ timer_fire(void *ctx, struct dtcp_timer *t)
 	case DTCP_TIMER_ARP:
 		dtcp_arp_timer(w, t);
 		return;
+	case DTCP_TIMER_TCP_RTX:
+	case DTCP_TIMER_TCP_AUX:
+		dtcp_tcp_timer(w, t);
+		return;
 	}
 }
 
@@ -134,9 +141,14 @@ dtcp_worker_poll(struct dtcp_worker *w, uint64_t now_ns)
 			w->next_tick_ns = (w->now_tick + 1) * w->tick_ns;
 		}
 		dtcp_ipv4_expire(w);
+		tcp_tw_expire(w);
 		w->timers_behind = dtcp_wheel_advance(&w->wheel, w->now_tick, w->cfg.timer_budget,
 						      timer_fire, w) == w->cfg.timer_budget;
 	}
+	/* The application hears of the burst and the timers, then TCP sends what it owes. */
+	tcp_deliver_events(w);
+	tcp_output_all(w);
+	tcp_free_dead(w);
 	dtcp_tx_flush(w);
 	return n;
 }

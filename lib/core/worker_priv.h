@@ -22,9 +22,12 @@ extern "C" {
 /* What a fired timer belongs to; the worker dispatches on it. */
 enum dtcp_timer_kind {
 	DTCP_TIMER_ARP,
+	DTCP_TIMER_TCP_RTX,     /* SYN, SYN-ACK, data and FIN retransmission */
+	DTCP_TIMER_TCP_AUX,     /* keepalive, or FIN-WAIT-2 lifetime once closed */
 };
 
 struct dtcp_arp;
+struct dtcp_tcp;
 
 struct dtcp_worker {
 	/* Read on every frame. */
@@ -46,6 +49,7 @@ struct dtcp_worker {
 
 	struct dtcp_wheel wheel;
 	struct dtcp_arp *arp;
+	struct dtcp_tcp *tcp;
 	struct rte_ip_frag_tbl *frag_tbl;
 	bool telemetry;
 

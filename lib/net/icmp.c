@@ -7,17 +7,18 @@
 #include <netinet/in.h>
 
 #include "net.h"
+#include "../tcp/tcp_priv.h"
 
 /*
  * An error quotes the offending datagram's IP header and at least 8 bytes
- * of it (RFC 792); the TCP engine will take it from here.
+ * of it (RFC 792): TCP's are handed to the connection they name.
  */
 static void
 icmp_error_input(struct dtcp_worker *w, struct rte_mbuf *m, uint8_t type, uint8_t code)
 {
 	const struct rte_ipv4_hdr *inner;
 	uint32_t hlen;
-	enum dtcp_ctr reason;
+	enum dtcp_ctr kind;
 
 	if (m->pkt_len < sizeof(struct rte_icmp_hdr) + sizeof(*inner) + 8 ||
 	    rte_pktmbuf_data_len(m) < sizeof(struct rte_icmp_hdr) + sizeof(*inner)) {
@@ -34,24 +35,39 @@ icmp_error_input(struct dtcp_worker *w, struct rte_mbuf *m, uint8_t type, uint8_
 	}
 	switch ((enum dtcp_icmp_type)type) {
 	case DTCP_ICMP_DEST_UNREACH:
-		reason = code == DTCP_ICMP_CODE_FRAG_NEEDED ? DTCP_CTR_icmp_err_frag_needed : DTCP_CTR_icmp_err_unreach;
+		kind = code == DTCP_ICMP_CODE_FRAG_NEEDED ? DTCP_CTR_icmp_err_frag_needed : DTCP_CTR_icmp_err_unreach;
 		break;
 	case DTCP_ICMP_TIME_EXCEEDED:
-		reason = DTCP_CTR_icmp_err_time_exceeded;
+		kind = DTCP_CTR_icmp_err_time_exceeded;
 		break;
 	case DTCP_ICMP_PARAM_PROBLEM:
-		reason = DTCP_CTR_icmp_err_param_problem;
+		kind = DTCP_CTR_icmp_err_param_problem;
 		break;
 	case DTCP_ICMP_SOURCE_QUENCH:
-		reason = DTCP_CTR_icmp_err_source_quench;
-		break;
+		/* RFC 6633: hosts ignore source quench. */
+		ctr_inc(w, DTCP_CTR_icmp_err_source_quench);
+		dtcp_rx_drop(w, m, DTCP_CTR_icmp_err_ignored);
+		return;
 	case DTCP_ICMP_ECHO_REPLY:
 	case DTCP_ICMP_ECHO_REQUEST:
 	default:
-		reason = DTCP_CTR_icmp_unknown_type;
-		break;
+		dtcp_rx_drop(w, m, DTCP_CTR_icmp_unknown_type);
+		return;
 	}
-	dtcp_rx_drop(w, m, reason);
+	ctr_inc(w, kind);
+	if (inner->next_proto_id == IPPROTO_TCP) {
+		const struct rte_icmp_hdr *icmp = rte_pktmbuf_mtod(m, const struct rte_icmp_hdr *);
+
+		if (rte_pktmbuf_data_len(m) < sizeof(*icmp) + hlen + 8) {
+			dtcp_rx_drop(w, m, DTCP_CTR_icmp_err_malformed);
+			return;
+		}
+		/* Fragmentation needed carries the next-hop MTU where echo has its sequence. */
+		dtcp_tcp_icmp_error(w, m, type, code, rte_be_to_cpu_16(icmp->icmp_seq_nb), inner,
+				    rte_pktmbuf_mtod_offset(m, const uint8_t *, sizeof(*icmp) + hlen));
+		return;
+	}
+	dtcp_rx_drop(w, m, DTCP_CTR_icmp_err_ignored);
 }
 
 void

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "net.h"
+#include "../tcp/tcp_priv.h"
 
 /* Output fragments of one datagram: 65535 bytes over the smallest MTU (576). */
 #define FRAGS_OUT_MAX 128
@@ -195,6 +196,9 @@ dtcp_ipv4_input(struct dtcp_worker *w, struct rte_mbuf *m)
 	switch (ip.proto) {
 	case IPPROTO_ICMP:
 		dtcp_icmp_input(w, m, &ip);
+		return;
+	case IPPROTO_TCP:
+		dtcp_tcp_input(w, m, &ip);
 		return;
 	default:
 		dtcp_rx_drop(w, m, DTCP_CTR_ip_unknown_proto);

@@ -114,8 +114,14 @@ dtcp_wire_arp_emit(struct rte_arp_hdr *a, uint16_t op,
 uint16_t
 dtcp_wire_cksum_mbuf(const struct rte_mbuf *m, uint32_t off, uint32_t len)
 {
+	return dtcp_wire_cksum_mbuf_seed(m, off, len, 0);
+}
+
+uint16_t
+dtcp_wire_cksum_mbuf_seed(const struct rte_mbuf *m, uint32_t off, uint32_t len, uint32_t seed)
+{
 	const struct rte_mbuf *seg = m;
-	uint32_t done = 0, sum = 0;
+	uint32_t done = 0, sum = __rte_raw_cksum_reduce(seed);
 
 	/* Out of range: answer "bad" so no caller can take it for valid. */
 	if ((uint64_t)off + len > m->pkt_len)

@@ -112,6 +112,24 @@ enum dtcp_icmp_type {
  * valid checksum.
  */
 uint16_t dtcp_wire_cksum_mbuf(const struct rte_mbuf *m, uint32_t off, uint32_t len);
+/* The same with a partial sum to start from (a pseudo-header's raw sum). */
+uint16_t dtcp_wire_cksum_mbuf_seed(const struct rte_mbuf *m, uint32_t off, uint32_t len,
+				   uint32_t seed);
+
+/* Raw (unfolded, uncomplemented) sum of the IPv4 pseudo-header (RFC 9293 §3.1). */
+static inline uint32_t
+dtcp_wire_pseudo_sum(uint32_t src, uint32_t dst, uint8_t proto, uint16_t l4_len)
+{
+	struct {
+		rte_be32_t src, dst;
+		uint8_t zero, proto;
+		rte_be16_t len;
+	} __rte_packed ph = {
+		rte_cpu_to_be_32(src), rte_cpu_to_be_32(dst), 0, proto, rte_cpu_to_be_16(l4_len)
+	};
+
+	return __rte_raw_cksum(&ph, sizeof(ph), 0);
+}
 
 /*
  * RFC 1624 incremental update: the checksum after one 16-bit word of the

@@ -120,6 +120,8 @@ TEST_F(Config, HeldPacketsMustLeaveThePortItsMbufs)
 	EXPECT_NE(std::string(err_).find("too few"), std::string::npos) << err_;
 	ASSERT_EQ(Set("frag", "max_flows", "128"), 0);
 	ASSERT_EQ(Set("arp", "pending_max", "256"), 0);
+	EXPECT_EQ(dtcp_config_validate(&cfg_, err_, sizeof(err_)), -EINVAL) << "TCP's share counts too";
+	ASSERT_EQ(Set("tcp", "mbufs_max", "256"), 0);
 	EXPECT_EQ(dtcp_config_validate(&cfg_, err_, sizeof(err_)), 0) << err_;
 }
 

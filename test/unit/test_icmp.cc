@@ -179,8 +179,10 @@ TEST_F(IcmpTest, Icmp_Errors_CountedByKind)
 
 	for (const auto &e : errors) {
 		SCOPED_TRACE(std::to_string(e.type) + "/" + std::to_string(e.code));
+		// The quoted segment is TCP, from a connection we do not have.
+		const char *end = e.type == 4 ? "icmp_err_ignored" : "icmp_err_tcp_no_conn";
 		EXPECT_TRUE(Dropped(IcmpFrame(e.type, e.code, Quote(8), e.code == 4 ? 1400 : 0),
-				    { { "ip_rx", 1 }, { "icmp_rx", 1 }, { e.counter, 1 } }));
+				    { { "ip_rx", 1 }, { "icmp_rx", 1 }, { e.counter, 1 }, { end, 1 } }));
 	}
 }
 
@@ -188,10 +190,12 @@ TEST_F(IcmpTest, Icmp_ErrorQuotingOptionsAndEightBytes_Counted)
 {
 	StartLearned();
 	EXPECT_TRUE(Dropped(IcmpFrame(3, 3, Quote(8, 6)),
-			    { { "ip_rx", 1 }, { "icmp_rx", 1 }, { "icmp_err_unreach", 1 } }));
+			    { { "ip_rx", 1 }, { "icmp_rx", 1 }, { "icmp_err_unreach", 1 },
+			      { "icmp_err_tcp_no_conn", 1 } }));
 	// More than 8 bytes quoted (RFC 1812 routers quote as much as fits).
 	EXPECT_TRUE(Dropped(IcmpFrame(11, 0, Quote(200)),
-			    { { "ip_rx", 1 }, { "icmp_rx", 1 }, { "icmp_err_time_exceeded", 1 } }));
+			    { { "ip_rx", 1 }, { "icmp_rx", 1 }, { "icmp_err_time_exceeded", 1 },
+			      { "icmp_err_tcp_no_conn", 1 } }));
 }
 
 TEST_F(IcmpTest, Icmp_ErrorQuotingTooLittle_Malformed)

@@ -61,6 +61,39 @@ struct dtcp_config {
 	/* [timer] */
 	uint32_t timer_tick_us;       /* tick_us: timer wheel granularity */
 	uint32_t timer_budget;        /* budget: timers fired per loop at most */
+
+	/* [tcp]: tables and queues (every one bounded) */
+	uint32_t tcp_max_conns;       /* max_conns: connections (TCBs) per worker, listeners included */
+	uint32_t tcp_timewait_max;    /* timewait_max: TIME-WAIT records per worker */
+	uint32_t tcp_listeners_max;   /* listeners_max: listening sockets per worker */
+	uint32_t tcp_syn_backlog;     /* syn_backlog: SYN-RECEIVED connections per listener (default) */
+	uint32_t tcp_accept_backlog;  /* accept_backlog: established, not yet accepted, per listener (default) */
+	uint32_t tcp_mbufs_max;       /* mbufs_max: mbufs TCP may hold in send and receive queues per worker */
+	uint32_t tcp_sndbuf;          /* sndbuf: send buffer bytes per connection */
+	uint32_t tcp_rcvbuf;          /* rcvbuf: receive window bytes per connection */
+	uint16_t tcp_port_min;        /* port_min: first local port for active opens */
+	uint16_t tcp_port_max;        /* port_max: last local port for active opens */
+	/* [tcp]: options */
+	uint16_t tcp_mss;             /* mss: MSS we announce (0: MTU - 40) */
+	uint16_t tcp_mss_min;         /* mss_min: floor for the peer's MSS */
+	uint8_t tcp_timestamps;       /* timestamps: RFC 7323 timestamps and PAWS (0/1) */
+	uint8_t tcp_window_scale;     /* window_scale: RFC 7323 window scaling (0/1) */
+	uint8_t tcp_sack;             /* sack: offer SACK-permitted (0/1) */
+	uint8_t tcp_syncookies;       /* syncookies: 0 never, 1 when a SYN backlog is full, 2 always */
+	/* [tcp]: times */
+	uint32_t tcp_msl_ms;          /* msl_ms: maximum segment lifetime; TIME-WAIT lasts 2 MSL */
+	uint32_t tcp_rto_init_ms;     /* rto_init_ms: RTO before any RTT sample (RFC 6298: 1 s) */
+	uint32_t tcp_rto_min_ms;      /* rto_min_ms: lower bound on the RTO */
+	uint32_t tcp_rto_max_ms;      /* rto_max_ms: upper bound on the RTO (RFC 6298: >= 60 s) */
+	uint32_t tcp_syn_retries;     /* syn_retries: SYN retransmissions before giving up */
+	uint32_t tcp_synack_retries;  /* synack_retries: SYN-ACK retransmissions before giving up */
+	uint32_t tcp_retries;         /* retries: data retransmissions before giving up */
+	uint32_t tcp_fin_timeout_ms;  /* fin_timeout_ms: FIN-WAIT-2 lifetime of a closed connection */
+	uint8_t tcp_keepalive;        /* keepalive: on for every new connection (0/1) */
+	uint32_t tcp_keepalive_idle_s; /* keepalive_idle_s (RFC 1122: 7200) */
+	uint32_t tcp_keepalive_intvl_s; /* keepalive_intvl_s (75) */
+	uint32_t tcp_keepalive_cnt;   /* keepalive_cnt: unanswered probes before giving up (9) */
+	uint32_t tcp_challenge_ack_limit; /* challenge_ack_limit: challenge ACKs per connection per second */
 };
 
 void dtcp_config_defaults(struct dtcp_config *cfg);

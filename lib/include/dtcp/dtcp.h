@@ -6,6 +6,7 @@
 #include <dtcp/config.h>
 #include <dtcp/counters.h>
 #include <dtcp/port.h>
+#include <dtcp/tcp.h>
 #include <dtcp/worker.h>
 
 #endif

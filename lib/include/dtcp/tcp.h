@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * TCP for the application on the worker's own lcore: an event interface.
+ *
+ * Nothing here calls the application from inside packet input or timer
+ * code. Events are queued while the worker processes a burst or fires
+ * timers, and handed to each connection's dtcp_event_fn afterwards, still
+ * within dtcp_worker_poll(). Every call below must be made on the lcore
+ * that polls the worker (from an event function or between polls).
+ *
+ * Addresses are host byte order; ports too.
+ */
+#ifndef DTCP_TCP_H
+#define DTCP_TCP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct dtcp_worker;
+struct dtcp_conn;
+
+/* RFC 9293 §3.3.2, in the RFC's order. */
+enum dtcp_tcp_state {
+	DTCP_TCP_CLOSED,
+	DTCP_TCP_LISTEN,
+	DTCP_TCP_SYN_SENT,
+	DTCP_TCP_SYN_RECEIVED,
+	DTCP_TCP_ESTABLISHED,
+	DTCP_TCP_FIN_WAIT_1,
+	DTCP_TCP_FIN_WAIT_2,
+	DTCP_TCP_CLOSE_WAIT,
+	DTCP_TCP_CLOSING,
+	DTCP_TCP_LAST_ACK,
+	DTCP_TCP_TIME_WAIT,
+	DTCP_TCP_STATE_MAX
+};
+
+/* "ESTABLISHED", "FIN-WAIT-1", ... as RFC 9293 spells them. */
+const char *dtcp_tcp_state_name(enum dtcp_tcp_state s);
+
+enum dtcp_event_type {
+	/* Listener: a connection waits in the accept queue; call dtcp_accept(). */
+	DTCP_EV_ACCEPTABLE,
+	/* Active open: the connection reached ESTABLISHED. */
+	DTCP_EV_CONNECTED,
+	/* In-order bytes: ev->data is a chain of ev->data->pkt_len bytes that
+	 * now belongs to the application, which frees it. No copy was made. */
+	DTCP_EV_DATA,
+	/* The peer's FIN: no more data will arrive. Sending may go on. */
+	DTCP_EV_PEER_CLOSED,
+	/* The send buffer has room again after a send was refused (-EAGAIN). */
+	DTCP_EV_WRITABLE,
+	/* The last event of a connection: ev->error is 0 for an orderly end,
+	 * else -ECONNRESET, -ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH, ...
+	 * The handle is invalid once the event function returns. */
+	DTCP_EV_CLOSED,
+};
+
+struct dtcp_event {
+	enum dtcp_event_type type;
+	int error;                    /* DTCP_EV_CLOSED */
+	struct dtcp_conn *conn;       /* the connection, or the listener */
+	void *user;                   /* what was given with the event function */
+	struct rte_mbuf *data;        /* DTCP_EV_DATA */
+};
+
+typedef void (*dtcp_event_fn)(struct dtcp_worker *w, const struct dtcp_event *ev);
+
+/* Per-listener bounds; 0 takes [tcp] syn_backlog / accept_backlog. */
+struct dtcp_listen_opts {
+	uint32_t syn_backlog;         /* connections in SYN-RECEIVED */
+	uint32_t accept_backlog;      /* established, waiting for dtcp_accept() */
+};
+
+/*
+ * Listen on (addr, port); addr 0 listens on every local address. Each
+ * worker has its own listen table: listen on every worker for the same
+ * port to spread connections over cores (SO_REUSEPORT-like).
+ * Returns 0 and the listener in *out, or -EINVAL (port 0), -EADDRNOTAVAIL
+ * (addr is not ours), -EADDRINUSE, -ENOSPC (listen table full), -ENOBUFS.
+ */
+int dtcp_listen(struct dtcp_worker *w, uint32_t addr, uint16_t port,
+		const struct dtcp_listen_opts *opts, dtcp_event_fn fn, void *user,
+		struct dtcp_conn **out);
+
+/*
+ * Take the oldest established connection from a listener's accept queue,
+ * or NULL when it is empty. Its events go to fn from now on; events that
+ * arrived before (data with the handshake's last ACK, even a FIN) are
+ * delivered after the current event function returns.
+ */
+struct dtcp_conn *dtcp_accept(struct dtcp_worker *w, struct dtcp_conn *listener,
+			      dtcp_event_fn fn, void *user);
+
+/*
+ * Active open to (raddr, rport). laddr 0 picks the source address for the
+ * route; lport 0 picks a free port in [tcp] port_min..port_max.
+ * Returns 0 (SYN queued; DTCP_EV_CONNECTED or DTCP_EV_CLOSED follows), or
+ * -EINVAL, -EADDRNOTAVAIL (laddr not ours, or no free port), -EADDRINUSE
+ * (the 4-tuple is taken), -ENOBUFS (connection table full).
+ */
+int dtcp_connect(struct dtcp_worker *w, uint32_t raddr, uint16_t rport,
+		 uint32_t laddr, uint16_t lport, dtcp_event_fn fn, void *user,
+		 struct dtcp_conn **out);
+
+/*
+ * Queue m (a chain of m->pkt_len bytes, any pool) for sending; the stack
+ * owns it on success and sends from it without copying. Allowed from
+ * SYN-SENT on (data waits for the handshake) until shutdown.
+ * Returns 0; -EAGAIN when the send buffer cannot take all of it (m stays
+ * the caller's; DTCP_EV_WRITABLE follows); -EPIPE after shutdown or once
+ * the connection is closing or gone; -ENOTCONN on a listener.
+ */
+int dtcp_send(struct dtcp_worker *w, struct dtcp_conn *c, struct rte_mbuf *m);
+
+/*
+ * Copying convenience over dtcp_send(): takes as many of len bytes as the
+ * send buffer and the mbuf budget allow. Returns the bytes taken (0 when
+ * none: DTCP_EV_WRITABLE follows), or -EPIPE, -ENOTCONN.
+ */
+int dtcp_send_copy(struct dtcp_worker *w, struct dtcp_conn *c, const void *buf,
+		   uint32_t len);
+
+/* Bytes dtcp_send() would accept now. */
+uint32_t dtcp_send_space(const struct dtcp_conn *c);
+
+/*
+ * Half-close: FIN after everything queued. Receiving goes on until the
+ * peer's FIN (DTCP_EV_PEER_CLOSED). 0, or -ENOTCONN.
+ */
+int dtcp_shutdown(struct dtcp_worker *w, struct dtcp_conn *c);
+
+/*
+ * The application is done with the handle: no more events. The stack
+ * sends what is queued, then FIN, and finishes the close alone; data that
+ * arrives after this is answered with RST (RFC 1122 §4.2.2.13). On a
+ * listener: stop listening, reset the connections not yet accepted.
+ */
+void dtcp_close(struct dtcp_worker *w, struct dtcp_conn *c);
+
+/* Send RST and forget the connection at once: no more events. */
+void dtcp_abort(struct dtcp_worker *w, struct dtcp_conn *c);
+
+/* The connection's state (a listener's is LISTEN). */
+enum dtcp_tcp_state dtcp_conn_state(const struct dtcp_conn *c);
+
+/* Change where a connection's events go. */
+void dtcp_conn_set_handler(struct dtcp_conn *c, dtcp_event_fn fn, void *user);
+
+/* Keepalive for one connection (RFC 1122 §4.2.3.6); times 0 keep the configured value. */
+void dtcp_conn_set_keepalive(struct dtcp_worker *w, struct dtcp_conn *c, bool on,
+			     uint32_t idle_s, uint32_t intvl_s, uint32_t cnt);
+
+/* A snapshot for tools and tests (TCP_INFO-like). */
+struct dtcp_conn_info {
+	enum dtcp_tcp_state state;
+	uint32_t laddr, raddr;
+	uint16_t lport, rport;
+	uint32_t iss, irs;
+	uint32_t snd_una, snd_nxt, snd_wnd;
+	uint32_t rcv_nxt, rcv_wnd;
+	uint16_t snd_mss;             /* the most we put in one segment */
+	uint8_t snd_wscale, rcv_wscale;
+	bool ts_ok, sack_ok;
+	uint32_t srtt_us, rttvar_us, rto_ms;
+	uint32_t cwnd, ssthresh;
+	uint32_t retransmits;         /* retransmissions of the current segment */
+	uint64_t total_retransmits;
+	uint32_t send_queued;         /* bytes queued, sent or not, unacknowledged */
+	int soft_error;               /* the last ICMP soft error, -errno, or 0 */
+};
+void dtcp_conn_info(const struct dtcp_conn *c, struct dtcp_conn_info *out);
+
+/* The worker's connections in each state, TIME-WAIT records included. */
+void dtcp_tcp_state_counts(const struct dtcp_worker *w, uint64_t counts[DTCP_TCP_STATE_MAX]);
+
+/*
+ * Replace the RFC 6528 initial sequence numbers with fn's (for tests and
+ * conformance harnesses); NULL restores them. The 4-tuple is ours first.
+ */
+typedef uint32_t (*dtcp_isn_fn)(void *ctx, uint32_t laddr, uint16_t lport,
+				uint32_t raddr, uint16_t rport);
+void dtcp_tcp_set_isn_source(struct dtcp_worker *w, dtcp_isn_fn fn, void *ctx);
+
+/*
+ * Replace the worker's random secret (ISNs, SYN cookies, timestamp
+ * offsets, flow-table hashing) with a fixed one, for reproducible tests.
+ * Only before the first connection exists; 0 or -EBUSY.
+ */
+int dtcp_tcp_set_secret(struct dtcp_worker *w, const uint8_t key[16]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,1070 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * SEGMENT ARRIVES (RFC 9293 §3.10.7), in the RFC's order: CLOSED, LISTEN,
+ * SYN-SENT, then the eight checks for every other state. Each check is a
+ * small function that returns a verdict; a drop names exactly one counter.
+ * Hardening from RFC 5961 (RST, SYN and ACK checks with challenge ACKs),
+ * RFC 7323 (PAWS), RFC 1337 (no TIME-WAIT assassination), RFC 6191
+ * (TIME-WAIT reuse by a provably newer SYN).
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "../net/net.h"
+#include "tcp_priv.h"
+
+enum verdict {
+	V_CONTINUE,     /* go on to the next step */
+	V_DROP,         /* free the segment, count v_reason */
+	V_DROP_ACK,     /* the same, and owe the peer an ACK */
+	V_DONE,         /* the segment was consumed or freed, counted */
+};
+
+static inline bool has(const struct dtcp_seg *s, uint8_t f) { return (s->flags & f) != 0; }
+
+/* SEG.LEN counts SYN and FIN (RFC 9293 §3.4). */
+static uint32_t
+seg_len(const struct dtcp_seg *s)
+{
+	return s->len + (has(s, RTE_TCP_SYN_FLAG) ? 1 : 0) + (has(s, RTE_TCP_FIN_FLAG) ? 1 : 0);
+}
+
+/* Free leading bytes of a chain (for trimming duplicates); returns the new head. */
+static struct rte_mbuf *
+chain_trim_front(struct rte_mbuf *m, uint32_t n)
+{
+	while (n > 0 && m != NULL) {
+		if (n < m->data_len) {
+			uint32_t pkt_len = m->pkt_len - n;
+
+			m->data_off = (uint16_t)(m->data_off + n);
+			m->data_len = (uint16_t)(m->data_len - n);
+			m->pkt_len = pkt_len;
+			return m;
+		}
+		struct rte_mbuf *next = m->next;
+
+		n -= m->data_len;
+		if (next != NULL) {
+			next->pkt_len = m->pkt_len - m->data_len;
+			next->nb_segs = (uint16_t)(m->nb_segs - 1);
+		}
+		m->next = NULL;
+		m->nb_segs = 1;
+		rte_pktmbuf_free_seg(m);
+		m = next;
+	}
+	return m;
+}
+
+/* Keep the first n bytes of a chain. */
+static void
+chain_trim_back(struct rte_mbuf *m, uint32_t n)
+{
+	struct rte_mbuf *seg = m, *last = NULL;
+	uint32_t left = n;
+	uint16_t segs = 0;
+
+	while (seg != NULL && left > seg->data_len) {
+		left -= seg->data_len;
+		last = seg;
+		seg = seg->next;
+		segs++;
+	}
+	if (seg == NULL)
+		return;
+	seg->data_len = (uint16_t)left;
+	segs++;
+	if (seg->next != NULL) {
+		rte_pktmbuf_free(seg->next);
+		seg->next = NULL;
+	}
+	(void)last;
+	m->pkt_len = n;
+	m->nb_segs = segs;
+}
+
+/* RFC 5961 §7: challenge ACKs, a few per second per connection. */
+static void
+challenge_ack(struct dtcp_worker *w, struct dtcp_tcb *c)
+{
+	if (w->now_ns - c->chack_start_ns >= 1000000000ull) {
+		c->chack_start_ns = w->now_ns;
+		c->chack_count = 0;
+	}
+	if (c->chack_count >= w->cfg.tcp_challenge_ack_limit) {
+		ctr_inc(w, DTCP_CTR_tcp_challenge_ack_limited);
+		return;
+	}
+	c->chack_count++;
+	ctr_inc(w, DTCP_CTR_tcp_challenge_ack_tx);
+	c->ack_now = true;
+	tcp_schedule_output(w, c);
+}
+
+static void
+owe_ack(struct dtcp_worker *w, struct dtcp_tcb *c)
+{
+	c->ack_now = true;
+	tcp_schedule_output(w, c);
+}
+
+/* RFC 6928: IW = min(10 MSS, max(2 MSS, 14600)). */
+static uint32_t
+initial_cwnd(uint16_t mss)
+{
+	return RTE_MIN(10u * mss, RTE_MAX(2u * mss, 14600u));
+}
+
+/* The peer's MSS option, 536 without one (RFC 9293 §3.7.1), raised to the floor. */
+static uint16_t
+peer_mss(struct dtcp_worker *w, const struct dtcp_tcp_opts *o)
+{
+	uint16_t mss = o->mss_ok ? o->mss : 536;
+
+	if (mss < w->cfg.tcp_mss_min) {
+		ctr_inc(w, DTCP_CTR_tcp_mss_clamped);
+		mss = w->cfg.tcp_mss_min;
+	}
+	return mss;
+}
+
+/* What every new TCB starts with, whichever way it opens. */
+static void
+conn_init(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_flow_key *k,
+	  uint32_t hash, uint32_t iss)
+{
+	c->key = *k;
+	c->hash = hash;
+	c->iss = iss;
+	c->snd_una = iss;
+	c->snd_nxt = iss + 1;
+	c->snd_max = iss + 1;
+	c->snd_q_seq = iss + 1;
+	c->rcv_buf = w->cfg.tcp_rcvbuf;
+	c->snd_buf = w->cfg.tcp_sndbuf;
+	c->ts_offset = tcp_ts_offset(w, k);
+	c->ssthresh = UINT32_MAX / 2;
+	c->last_rx_ns = w->now_ns;
+	c->peer_mss = 536;
+}
+
+/* Options of a SYN against ours: each one only when both sides offer it. */
+static void
+syn_options(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_seg *s, bool offered)
+{
+	const struct dtcp_tcp_opts *o = &s->opt;
+
+	c->peer_mss = peer_mss(w, o);
+	c->ts_ok = (offered ? c->ts_ok : w->cfg.tcp_timestamps != 0) && o->ts_ok;
+	c->sack_ok = (offered ? c->sack_ok : w->cfg.tcp_sack != 0) && o->sack_ok;
+	c->ws_ok = (offered ? c->ws_ok : w->cfg.tcp_window_scale != 0) && o->ws_ok;
+	if (c->ws_ok) {
+		/* RFC 7323 §2.3: a shift above 14 is taken as 14. */
+		c->snd_wscale = RTE_MIN(o->ws, (uint8_t)14);
+		c->rcv_wscale = w->tcp->rcv_wscale;
+	} else {
+		c->snd_wscale = 0;
+		c->rcv_wscale = 0;
+	}
+	if (c->ts_ok)
+		c->ts_recent = o->tsval;
+	c->snd_mss = tcp_mss_for(w, c);
+	c->cwnd = initial_cwnd(c->snd_mss);
+}
+
+static void
+rtt_from_ack(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_seg *s)
+{
+	if (c->ts_ok && s->opt.ts_ok && s->opt.tsecr != 0) {
+		uint32_t ms = tcp_ts_now(w) + c->ts_offset - s->opt.tsecr;
+
+		/* An echo from the future or older than a minute is no measurement. */
+		if (ms < 60000)
+			tcp_rtt_sample(w, c, ms * 1000);
+	} else if (c->rtt_timing && seq_gt(s->ack, c->rtt_seq)) {
+		c->rtt_timing = false;
+		tcp_rtt_sample(w, c, (uint32_t)RTE_MIN((w->now_ns - c->rtt_start_ns) / 1000,
+						       (uint64_t)UINT32_MAX));
+	}
+}
+
+/* §3.10.7.1 CLOSED: no connection, no listener. */
+static void
+closed_input(struct dtcp_worker *w, struct rte_mbuf *m, const struct dtcp_seg *s)
+{
+	if (has(s, RTE_TCP_RST_FLAG)) {
+		dtcp_rx_drop(w, m, DTCP_CTR_tcp_closed_rst_rx);
+		return;
+	}
+	if (!has(s, RTE_TCP_ACK_FLAG))
+		tcp_reply_rst(w, &s->key, 0, s->seq + seg_len(s), true);
+	else
+		tcp_reply_rst(w, &s->key, s->ack, 0, false);
+	dtcp_rx_drop(w, m, DTCP_CTR_tcp_closed_rst_tx);
+}
+
+static void conn_input(struct dtcp_worker *w, struct dtcp_tcb *c, struct rte_mbuf *m,
+		       struct dtcp_seg *s);
+
+/* Cookies are looked for while they are being sent, and always in mode 2. */
+static bool
+cookies_on(const struct dtcp_worker *w, const struct dtcp_tcb *l)
+{
+	return w->cfg.tcp_syncookies == 2 ||
+	       (w->cfg.tcp_syncookies == 1 && w->now_ns < l->cookie_until_ns);
+}
+
+/* A SYN-ACK that keeps no state: everything the ACK needs is in the ISS and TSval. */
+static void
+send_cookie(struct dtcp_worker *w, struct dtcp_tcb *l, const struct dtcp_seg *s)
+{
+	struct dtcp_tcb tmp;
+	const struct dtcp_tcp_opts *o = &s->opt;
+	bool ts = w->cfg.tcp_timestamps && o->ts_ok;
+	bool ws = w->cfg.tcp_window_scale && o->ws_ok;
+	bool sack = w->cfg.tcp_sack && o->sack_ok;
+	uint8_t optbits = TCP_COOKIE_NO_TS;
+	uint16_t mss;
+
+	if (ts)
+		optbits = (uint8_t)((ws ? RTE_MIN(o->ws, (uint8_t)14) : TCP_COOKIE_WS_NONE) |
+				    (sack ? TCP_COOKIE_SACK : 0));
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.key = s->key;
+	tmp.state = DTCP_TCP_SYN_RECEIVED;
+	tmp.iss = tcp_cookie_make(w, &s->key, s->seq, peer_mss(w, o), optbits, &mss);
+	tmp.rcv_nxt = s->seq + 1;
+	tmp.rcv_buf = w->cfg.tcp_rcvbuf;
+	/* Without timestamps there is nowhere to carry window scale or SACK. */
+	tmp.ts_ok = ts;
+	tmp.ws_ok = ts && ws;
+	tmp.sack_ok = ts && sack;
+	tmp.rcv_wscale = tmp.ws_ok ? w->tcp->rcv_wscale : 0;
+	tmp.ts_recent = o->tsval;
+	if (ts) {
+		uint32_t now = tcp_ts_now(w) + tcp_ts_offset(w, &s->key);
+		uint32_t val = (now & ~(uint32_t)TCP_COOKIE_OPT_MASK) | optbits;
+
+		/* Never ahead of the clock the connection will use, or PAWS would trip. */
+		if (seq_gt(val, now))
+			val -= TCP_COOKIE_OPT_MASK + 1;
+		tmp.ts_offset = val - tcp_ts_now(w);
+	}
+	tcp_send_syn(w, &tmp);
+	l->cookie_until_ns = w->now_ns + (2ull << 6) * 1000000000ull;
+}
+
+/* An ACK that carries a valid cookie becomes an established connection. */
+static struct dtcp_tcb *
+cookie_conn(struct dtcp_worker *w, struct dtcp_tcb *l, const struct dtcp_seg *s, uint32_t hash)
+{
+	const struct dtcp_tcp_opts *o = &s->opt;
+	uint8_t optbits = o->ts_ok ? (uint8_t)(o->tsecr & TCP_COOKIE_OPT_MASK) : TCP_COOKIE_NO_TS;
+	uint16_t mss;
+	struct dtcp_tcb *c;
+
+	if (!tcp_cookie_check(w, &s->key, s->seq - 1, s->ack - 1, optbits, &mss))
+		return NULL;
+	ctr_inc(w, DTCP_CTR_tcp_syncookie_ok);
+	if (l->acc_count >= l->acc_max) {
+		ctr_inc(w, DTCP_CTR_tcp_accept_full);
+		return NULL;
+	}
+	c = tcp_tcb_alloc(w);
+	if (c == NULL)
+		return NULL;
+	conn_init(w, c, &s->key, hash, s->ack - 1);
+	c->passive = true;
+	c->irs = s->seq - 1;
+	c->rcv_nxt = s->seq;
+	c->snd_una = s->ack;
+	c->peer_mss = mss;
+	c->ts_ok = optbits != TCP_COOKIE_NO_TS && w->cfg.tcp_timestamps;
+	c->sack_ok = c->ts_ok && (optbits & TCP_COOKIE_SACK);
+	c->ws_ok = c->ts_ok && (optbits & 0xf) != TCP_COOKIE_WS_NONE;
+	c->snd_wscale = c->ws_ok ? (optbits & 0xf) : 0;
+	c->rcv_wscale = c->ws_ok ? w->tcp->rcv_wscale : 0;
+	c->ts_recent = o->tsval;
+	c->snd_mss = tcp_mss_for(w, c);
+	c->cwnd = initial_cwnd(c->snd_mss);
+	c->snd_wnd = (uint32_t)s->wnd << c->snd_wscale;
+	c->max_snd_wnd = c->snd_wnd;
+	c->snd_wl1 = s->seq;
+	c->snd_wl2 = s->ack;
+	c->rcv_adv = c->rcv_nxt + RTE_MIN(c->rcv_buf, 65535u);
+	if (tcp_flow_add(w, &c->key, hash, c) != 0) {
+		tcp_set_state(w, c, DTCP_TCP_CLOSED);
+		tcp_tcb_release(w, c);
+		ctr_inc(w, DTCP_CTR_tcp_conn_table_full);
+		return NULL;
+	}
+	tcp_set_state(w, c, DTCP_TCP_ESTABLISHED);
+	ctr_inc(w, DTCP_CTR_tcp_passive_open);
+	ctr_inc(w, DTCP_CTR_tcp_established);
+	c->parent = l;
+	c->in_accept_q = true;
+	if (l->acc_tail != NULL)
+		l->acc_tail->acc_next = c;
+	else
+		l->acc_head = c;
+	l->acc_tail = c;
+	l->acc_count++;
+	tcp_event(w, l, EV_ACCEPTABLE);
+	if (c->keepalive)
+		tcp_keepalive_arm(w, c);
+	return c;
+}
+
+/*
+ * §3.10.7.2 LISTEN. iss_floor, when not NULL, is a sequence number the
+ * new ISS must pass (a SYN that ended a TIME-WAIT).
+ */
+static void
+listen_input(struct dtcp_worker *w, struct dtcp_tcb *l, struct rte_mbuf *m, struct dtcp_seg *s,
+	     uint32_t hash, const uint32_t *iss_floor)
+{
+	struct dtcp_tcb *c;
+	uint32_t iss;
+
+	/* first: check for a RST */
+	if (has(s, RTE_TCP_RST_FLAG)) {
+		dtcp_rx_drop(w, m, DTCP_CTR_tcp_listen_rst);
+		return;
+	}
+	/* second: check for an ACK (a SYN cookie, or an error) */
+	if (has(s, RTE_TCP_ACK_FLAG)) {
+		if (!has(s, RTE_TCP_SYN_FLAG) && cookies_on(w, l)) {
+			c = cookie_conn(w, l, s, hash);
+			if (c != NULL) {
+				conn_input(w, c, m, s);
+				return;
+			}
+			tcp_reply_rst(w, &s->key, s->ack, 0, false);
+			dtcp_rx_drop(w, m, DTCP_CTR_tcp_syncookie_bad);
+			return;
+		}
+		tcp_reply_rst(w, &s->key, s->ack, 0, false);
+		dtcp_rx_drop(w, m, DTCP_CTR_tcp_listen_ack_rst);
+		return;
+	}
+	/* third: check for a SYN (the security check has no place here: RFC 9293 §3.10.7.2 notes it obsolete) */
+	if (!has(s, RTE_TCP_SYN_FLAG)) {
+		dtcp_rx_drop(w, m, DTCP_CTR_tcp_listen_no_syn);
+		return;
+	}
+	if (w->cfg.tcp_syncookies == 2 ||
+	    (l->syn_count >= l->syn_max && w->cfg.tcp_syncookies == 1)) {
+		send_cookie(w, l, s);
+		dtcp_rx_drop(w, m, DTCP_CTR_tcp_syncookie_tx);
+		return;
+	}
+	if (l->syn_count >= l->syn_max) {
+		dtcp_rx_drop(w, m, DTCP_CTR_tcp_syn_backlog_full);
+		return;
+	}
+	c = tcp_tcb_alloc(w);
+	if (c == NULL) {
+		dtcp_rx_drop(w, m, DTCP_CTR_tcp_syn_no_tcb);
+		return;
+	}
+	iss = tcp_isn(w, &s->key);
+	/* RFC 6191 / RFC 9293 §3.6.1: the new incarnation starts above the old one. */
+	if (iss_floor != NULL && !seq_gt(iss, *iss_floor))
+		iss = *iss_floor + 65536 + 2;
+	conn_init(w, c, &s->key, hash, iss);
+	c->passive = true;
+	c->irs = s->seq;
+	c->rcv_nxt = s->seq + 1;
+	syn_options(w, c, s, false);
+	c->snd_wnd = s->wnd;        /* never scaled in a SYN (RFC 7323 §2.2) */
+	c->max_snd_wnd = c->snd_wnd;
+	c->snd_wl1 = s->seq;
+	c->snd_wl2 = c->iss;
+	if (tcp_flow_add(w, &c->key, hash, c) != 0) {
+		tcp_tcb_release(w, c);
+		ctr_inc(w, DTCP_CTR_tcp_conn_table_full);
+		dtcp_rx_drop(w, m, DTCP_CTR_tcp_syn_no_tcb);
+		return;
+	}
+	tcp_set_state(w, c, DTCP_TCP_SYN_RECEIVED);
+	c->parent = l;
+	l->syn_count++;
+	ctr_inc(w, DTCP_CTR_tcp_passive_open);
+	/* Data on a SYN is not taken: it is not acknowledged, so it comes again. */
+	tcp_send_syn(w, c);
+	c->rtt_timing = !c->ts_ok;
+	c->rtt_seq = c->iss;
+	c->rtt_start_ns = w->now_ns;
+	tcp_rtx_arm(w, c);
+	dtcp_rx_drop(w, m, DTCP_CTR_tcp_syn_rx);
+}
+
+/* SYN-RECEIVED -> ESTABLISHED: the application learns of it. */
+static bool
+established(struct dtcp_worker *w, struct dtcp_tcb *c)
+{
+	struct dtcp_tcb *l = c->parent;
+
+	if (l != NULL) {
+		/* A full accept queue leaves the connection in SYN-RECEIVED: the
+		 * SYN-ACK is retransmitted and its ACK tried again. */
+		if (l->acc_count >= l->acc_max)
+			return false;
+		l->syn_count--;
+		c->in_accept_q = true;
+		if (l->acc_tail != NULL)
+			l->acc_tail->acc_next = c;
+		else
+			l->acc_head = c;
+		l->acc_tail = c;
+		l->acc_count++;
+		tcp_event(w, l, EV_ACCEPTABLE);
+	} else {
+		tcp_event(w, c, EV_CONNECTED);
+	}
+	tcp_set_state(w, c, c->fin_queued ? DTCP_TCP_FIN_WAIT_1 : DTCP_TCP_ESTABLISHED);
+	ctr_inc(w, DTCP_CTR_tcp_established);
+	c->retries = 0;
+	if (c->keepalive)
+		tcp_keepalive_arm(w, c);
+	return true;
+}
+
+/* §3.10.7.3 SYN-SENT */
+static void
+synsent_input(struct dtcp_worker *w, struct dtcp_tcb *c, struct rte_mbuf *m, struct dtcp_seg *s)
+{
+	/* first: check the ACK bit */
+	if (has(s, RTE_TCP_ACK_FLAG) && (seq_leq(s->ack, c->iss) || seq_gt(s->ack, c->snd_max))) {
+		if (has(s, RTE_TCP_RST_FLAG)) {
+			dtcp_rx_drop(w, m, DTCP_CTR_tcp_synsent_bad_rst);
+			return;
+		}
+		tcp_reply_rst(w, &s->key, s->ack, 0, false);
+		dtcp_rx_drop(w, m, DTCP_CTR_tcp_synsent_bad_ack);
+		return;
+	}
+	/* second: check the RST bit; only with an acceptable ACK (RFC 5961 §3.2) */
+	if (has(s, RTE_TCP_RST_FLAG)) {
+		if (!has(s, RTE_TCP_ACK_FLAG)) {
+			dtcp_rx_drop(w, m, DTCP_CTR_tcp_synsent_bad_rst);
+			return;
+		}
+		ctr_inc(w, DTCP_CTR_tcp_refused);
+		tcp_conn_close(w, c, -ECONNREFUSED);
+		dtcp_rx_drop(w, m, DTCP_CTR_tcp_rst_accepted);
+		return;
+	}
+	/* third: security (obsolete, RFC 9293 §3.10.7.3); fourth: check the SYN bit */
+	if (!has(s, RTE_TCP_SYN_FLAG)) {
+		dtcp_rx_drop(w, m, DTCP_CTR_tcp_synsent_no_syn);
+		return;
+	}
+	c->irs = s->seq;
+	c->rcv_nxt = s->seq + 1;
+	c->rcv_adv = c->rcv_nxt + RTE_MIN(c->rcv_buf, 65535u);
+	syn_options(w, c, s, true);
+	c->snd_wnd = s->wnd;
+	c->max_snd_wnd = c->snd_wnd;
+	c->snd_wl1 = s->seq;
+	c->last_rx_ns = w->now_ns;
+	if (has(s, RTE_TCP_ACK_FLAG)) {
+		c->snd_una = s->ack;
+		c->snd_wl2 = s->ack;
+		rtt_from_ack(w, c, s);
+		dtcp_wheel_cancel(&w->wheel, &c->rtx_timer);
+		established(w, c);
+		owe_ack(w, c);
+		/* Data or FIN on the SYN-ACK: on to the sixth step, past the SYN. */
+		if (s->len > 0 || has(s, RTE_TCP_FIN_FLAG)) {
+			s->seq++;
+			s->flags &= (uint8_t)~RTE_TCP_SYN_FLAG;
+			conn_input(w, c, m, s);
+			return;
+		}
+		dtcp_rx_drop(w, m, DTCP_CTR_tcp_ack_rx);
+		return;
+	}
+	/* Simultaneous open (RFC 9293 Figure 7): our SYN becomes a SYN-ACK. */
+	c->snd_wl2 = c->iss;
+	tcp_set_state(w, c, DTCP_TCP_SYN_RECEIVED);
+	ctr_inc(w, DTCP_CTR_tcp_simultaneous_open);
+	tcp_send_syn(w, c);
+	tcp_rtx_arm(w, c);
+	dtcp_rx_drop(w, m, DTCP_CTR_tcp_syn_rx);
+}
+
+/*
+ * RFC 7323 §5.3: PAWS, before the sequence number check. A segment with
+ * an older TSval than TS.Recent is an old duplicate.
+ */
+static enum verdict
+check_paws(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_seg *s, enum dtcp_ctr *why)
+{
+	(void)w;
+	if (!c->ts_ok || has(s, RTE_TCP_RST_FLAG))
+		return V_CONTINUE;
+	if (!s->opt.ts_ok) {
+		*why = DTCP_CTR_tcp_ts_missing;
+		return V_DROP;
+	}
+	if (seq_lt(s->opt.tsval, c->ts_recent)) {
+		*why = DTCP_CTR_tcp_paws_rejected;
+		return V_DROP_ACK;
+	}
+	return V_CONTINUE;
+}
+
+/* §3.10.7.4 first: check the sequence number (the four cases of the acceptability test). */
+static enum verdict
+check_seq(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_seg *s, enum dtcp_ctr *why)
+{
+	uint32_t wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+	uint32_t len = seg_len(s);
+	bool ok;
+
+	(void)w;
+	if (len == 0) {
+		ok = wnd == 0 ? s->seq == c->rcv_nxt
+			      : seq_leq(c->rcv_nxt, s->seq) && seq_lt(s->seq, c->rcv_nxt + wnd);
+	} else if (wnd == 0) {
+		/* Nothing fits, but the ACK and RST of a segment at RCV.NXT still count;
+		 * its text is trimmed away later (§3.10.7.4, "special allowance"). */
+		ok = s->seq == c->rcv_nxt;
+	} else {
+		ok = (seq_leq(c->rcv_nxt, s->seq) && seq_lt(s->seq, c->rcv_nxt + wnd)) ||
+		     (seq_leq(c->rcv_nxt, s->seq + len - 1) &&
+		      seq_lt(s->seq + len - 1, c->rcv_nxt + wnd));
+	}
+	if (ok)
+		return V_CONTINUE;
+	if (has(s, RTE_TCP_RST_FLAG)) {
+		*why = DTCP_CTR_tcp_rst_outside;
+		return V_DROP;
+	}
+	*why = DTCP_CTR_tcp_seq_unacceptable;
+	return V_DROP_ACK;
+}
+
+/* §3.10.7.4 second: check the RST bit (RFC 5961 §3: only at exactly RCV.NXT). */
+static enum verdict
+check_rst(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_seg *s, enum dtcp_ctr *why)
+{
+	if (!has(s, RTE_TCP_RST_FLAG))
+		return V_CONTINUE;
+	if (s->seq != c->rcv_nxt) {
+		challenge_ack(w, c);
+		*why = DTCP_CTR_tcp_rst_challenged;
+		return V_DROP;
+	}
+	switch ((enum dtcp_tcp_state)c->state) {
+	case DTCP_TCP_SYN_RECEIVED:
+		if (c->passive) {
+			/* Back to LISTEN: the listener never saw this connection. */
+			tcp_conn_close(w, c, -ECONNRESET);
+		} else {
+			ctr_inc(w, DTCP_CTR_tcp_refused);
+			tcp_conn_close(w, c, -ECONNREFUSED);
+		}
+		break;
+	case DTCP_TCP_ESTABLISHED:
+	case DTCP_TCP_FIN_WAIT_1:
+	case DTCP_TCP_FIN_WAIT_2:
+	case DTCP_TCP_CLOSE_WAIT:
+	case DTCP_TCP_CLOSING:
+	case DTCP_TCP_LAST_ACK:
+		ctr_inc(w, DTCP_CTR_tcp_reset_rx);
+		tcp_conn_close(w, c, -ECONNRESET);
+		break;
+	case DTCP_TCP_CLOSED:
+	case DTCP_TCP_LISTEN:
+	case DTCP_TCP_SYN_SENT:
+	case DTCP_TCP_TIME_WAIT:
+	case DTCP_TCP_STATE_MAX:
+		break;
+	}
+	*why = DTCP_CTR_tcp_rst_accepted;
+	return V_DROP;
+}
+
+/* §3.10.7.4 fourth: check the SYN bit (RFC 5961 §4: a challenge ACK, whatever the sequence number). */
+static enum verdict
+check_syn(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_seg *s, enum dtcp_ctr *why)
+{
+	if (!has(s, RTE_TCP_SYN_FLAG))
+		return V_CONTINUE;
+	if (c->state == DTCP_TCP_SYN_RECEIVED && c->passive) {
+		/* "return this connection to the LISTEN state" */
+		tcp_conn_close(w, c, -ECONNRESET);
+		*why = DTCP_CTR_tcp_synrcvd_syn;
+		return V_DROP;
+	}
+	challenge_ack(w, c);
+	*why = DTCP_CTR_tcp_syn_challenged;
+	return V_DROP;
+}
+
+/* New data acknowledged: free it, measure, grow the window (RFC 5681), restart the timer. */
+static void
+ack_advance(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_seg *s)
+{
+	uint32_t acked = s->ack - c->snd_una;
+	uint32_t data_end = c->snd_q_seq + c->snd_q_bytes;
+	uint32_t data_acked = 0;
+
+	if (seq_gt(s->ack, c->snd_q_seq))
+		data_acked = (seq_lt(s->ack, data_end) ? s->ack : data_end) - c->snd_q_seq;
+	rtt_from_ack(w, c, s);
+	c->snd_una = s->ack;
+	if (seq_lt(c->snd_nxt, c->snd_una))
+		c->snd_nxt = c->snd_una;
+	if (data_acked > 0)
+		tcp_snd_q_drop(w, c, data_acked);
+	if (c->cwnd < c->ssthresh)
+		c->cwnd += RTE_MIN(acked, (uint32_t)c->snd_mss);
+	else
+		c->cwnd += RTE_MAX((uint32_t)c->snd_mss * c->snd_mss / c->cwnd, 1u);
+	c->retries = 0;
+	/* RFC 6298 §5.2, §5.3 */
+	if (c->snd_una == c->snd_max)
+		dtcp_wheel_cancel(&w->wheel, &c->rtx_timer);
+	else
+		tcp_rtx_arm(w, c);
+	if (c->want_writable && c->snd_q_bytes <= c->snd_buf - c->snd_buf / 4) {
+		c->want_writable = false;
+		tcp_event(w, c, EV_WRITABLE);
+	}
+	tcp_schedule_output(w, c);
+}
+
+static bool
+fin_acked(const struct dtcp_tcb *c)
+{
+	return c->fin_queued && c->snd_una == c->snd_q_seq + c->snd_q_bytes + 1;
+}
+
+/*
+ * §3.10.7.4 fifth: check the ACK field. V_DONE when the segment ended
+ * the connection here (LAST-ACK, CLOSING).
+ */
+static enum verdict
+check_ack(struct dtcp_worker *w, struct dtcp_tcb *c, struct rte_mbuf *m, const struct dtcp_seg *s,
+	  enum dtcp_ctr *why)
+{
+	if (!has(s, RTE_TCP_ACK_FLAG)) {
+		*why = DTCP_CTR_tcp_no_ack;
+		return V_DROP;
+	}
+	if (c->state == DTCP_TCP_SYN_RECEIVED) {
+		if (!(seq_lt(c->snd_una, s->ack) && seq_leq(s->ack, c->snd_max))) {
+			tcp_reply_rst(w, &s->key, s->ack, 0, false);
+			*why = DTCP_CTR_tcp_synrcvd_bad_ack;
+			return V_DROP;
+		}
+		if (!established(w, c)) {
+			*why = DTCP_CTR_tcp_accept_full;
+			return V_DROP;
+		}
+		c->snd_wnd = (uint32_t)s->wnd << c->snd_wscale;
+		c->max_snd_wnd = RTE_MAX(c->max_snd_wnd, c->snd_wnd);
+		c->snd_wl1 = s->seq;
+		c->snd_wl2 = s->ack;
+	}
+	/* RFC 5961 §5.2: SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT, else challenge. */
+	if (seq_lt(s->ack, c->snd_una - c->max_snd_wnd) || seq_gt(s->ack, c->snd_max)) {
+		challenge_ack(w, c);
+		*why = DTCP_CTR_tcp_ack_unacceptable;
+		return V_DROP;
+	}
+	if (seq_lt(c->snd_una, s->ack))
+		ack_advance(w, c, s);
+	/* Window update from the newest segment only (SND.WL1, SND.WL2). */
+	if (seq_lt(c->snd_wl1, s->seq) || (c->snd_wl1 == s->seq && seq_leq(c->snd_wl2, s->ack))) {
+		uint32_t wnd = (uint32_t)s->wnd << c->snd_wscale;
+
+		if (wnd > c->snd_wnd)
+			tcp_schedule_output(w, c);
+		c->snd_wnd = wnd;
+		c->max_snd_wnd = RTE_MAX(c->max_snd_wnd, wnd);
+		c->snd_wl1 = s->seq;
+		c->snd_wl2 = s->ack;
+	}
+	switch ((enum dtcp_tcp_state)c->state) {
+	case DTCP_TCP_FIN_WAIT_1:
+		if (fin_acked(c)) {
+			tcp_set_state(w, c, DTCP_TCP_FIN_WAIT_2);
+			dtcp_wheel_cancel(&w->wheel, &c->rtx_timer);
+			/* A closed connection does not wait forever for the peer's FIN. */
+			if (c->orphan)
+				dtcp_wheel_arm(&w->wheel, &c->aux_timer,
+					       tcp_deadline_tick(w, (uint64_t)w->cfg.tcp_fin_timeout_ms *
+								     1000000));
+		}
+		break;
+	case DTCP_TCP_CLOSING:
+		if (fin_acked(c)) {
+			tcp_enter_time_wait(w, c);
+			dtcp_rx_drop(w, m, DTCP_CTR_tcp_ack_rx);
+			return V_DONE;
+		}
+		break;
+	case DTCP_TCP_LAST_ACK:
+		if (fin_acked(c)) {
+			ctr_inc(w, DTCP_CTR_tcp_closed_orderly);
+			tcp_conn_close(w, c, 0);
+			dtcp_rx_drop(w, m, DTCP_CTR_tcp_ack_rx);
+			return V_DONE;
+		}
+		break;
+	case DTCP_TCP_ESTABLISHED:
+	case DTCP_TCP_FIN_WAIT_2:
+	case DTCP_TCP_CLOSE_WAIT:
+	case DTCP_TCP_CLOSED:
+	case DTCP_TCP_LISTEN:
+	case DTCP_TCP_SYN_SENT:
+	case DTCP_TCP_SYN_RECEIVED:
+	case DTCP_TCP_TIME_WAIT:
+	case DTCP_TCP_STATE_MAX:
+		break;
+	}
+	return V_CONTINUE;
+}
+
+/*
+ * §3.10.7.4 seventh and eighth: the segment text, then the FIN bit.
+ * m is the payload (header already stripped). Consumes m.
+ */
+static void
+text_and_fin(struct dtcp_worker *w, struct dtcp_tcb *c, struct rte_mbuf *m, struct dtcp_seg *s)
+{
+	struct dtcp_tcp *t = w->tcp;
+	uint32_t wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+	bool fin = has(s, RTE_TCP_FIN_FLAG);
+	enum dtcp_ctr end = DTCP_CTR_tcp_ack_rx;
+
+	/* Trim to the window: bytes already received in front, bytes past the edge behind. */
+	if (s->len > 0 && seq_lt(s->seq, c->rcv_nxt)) {
+		uint32_t dup = RTE_MIN(c->rcv_nxt - s->seq, s->len);
+
+		ctr_inc(w, DTCP_CTR_tcp_dup_data);
+		if (dup < s->len)
+			m = chain_trim_front(m, dup);
+		s->seq += dup;
+		s->len -= dup;
+		owe_ack(w, c);
+	}
+	if (s->len > 0 && s->seq == c->rcv_nxt && s->len > wnd) {
+		if (wnd > 0)
+			chain_trim_back(m, wnd);
+		s->len = wnd;
+		fin = false;
+		owe_ack(w, c);
+	}
+	if (tcp_state_fin_received((enum dtcp_tcp_state)c->state)) {
+		/* After the peer's FIN there is no more text, and its FIN is no news. */
+		s->len = 0;
+		fin = false;
+	}
+	if (s->len > 0 && c->orphan) {
+		/* RFC 1122 §4.2.2.13: nobody will read it; say so with RST. */
+		tcp_send_rst(w, c);
+		ctr_inc(w, DTCP_CTR_tcp_aborted);
+		tcp_conn_close(w, c, -ECONNRESET);
+		dtcp_rx_drop(w, m, DTCP_CTR_tcp_data_after_close);
+		return;
+	}
+	if ((s->len > 0 || fin) && s->seq != c->rcv_nxt) {
+		/* A hole before it: no reassembly queue yet, so ask again with a duplicate ACK. */
+		owe_ack(w, c);
+		dtcp_rx_drop(w, m, DTCP_CTR_tcp_out_of_order);
+		return;
+	}
+	if (s->len > 0) {
+		if (t->mbufs_held + m->nb_segs > w->cfg.tcp_mbufs_max ||
+		    (c->rcv_q != NULL && rte_pktmbuf_chain(c->rcv_q, m) != 0)) {
+			/* Not acknowledged, so the peer sends it again. */
+			dtcp_rx_drop(w, m, DTCP_CTR_tcp_rcv_no_mbufs);
+			return;
+		}
+		if (c->rcv_q == NULL)
+			c->rcv_q = m;
+		c->rcv_q_bytes += s->len;
+		c->rcv_q_mbufs += m->nb_segs;
+		t->mbufs_held += m->nb_segs;
+		c->rcv_nxt += s->len;
+		tcp_event(w, c, EV_DATA);
+		owe_ack(w, c);
+		end = DTCP_CTR_tcp_data_rx;
+		m = NULL;
+	}
+	if (fin) {
+		c->rcv_nxt++;
+		owe_ack(w, c);
+		tcp_event(w, c, EV_PEER_CLOSED);
+		if (end == DTCP_CTR_tcp_ack_rx)
+			end = DTCP_CTR_tcp_fin_rx;
+		switch ((enum dtcp_tcp_state)c->state) {
+		case DTCP_TCP_SYN_RECEIVED:
+		case DTCP_TCP_ESTABLISHED:
+			tcp_set_state(w, c, DTCP_TCP_CLOSE_WAIT);
+			break;
+		case DTCP_TCP_FIN_WAIT_1:
+			/* Our FIN not yet acknowledged (else we would be in FIN-WAIT-2): simultaneous close. */
+			tcp_set_state(w, c, DTCP_TCP_CLOSING);
+			break;
+		case DTCP_TCP_FIN_WAIT_2:
+			tcp_send_ack(w, c);
+			ctr_inc(w, DTCP_CTR_tcp_closed_orderly);
+			tcp_enter_time_wait(w, c);
+			break;
+		case DTCP_TCP_CLOSE_WAIT:
+		case DTCP_TCP_CLOSING:
+		case DTCP_TCP_LAST_ACK:
+		case DTCP_TCP_TIME_WAIT:
+		case DTCP_TCP_CLOSED:
+		case DTCP_TCP_LISTEN:
+		case DTCP_TCP_SYN_SENT:
+		case DTCP_TCP_STATE_MAX:
+			break;
+		}
+	}
+	if (m != NULL)
+		dtcp_rx_drop(w, m, end);
+	else
+		ctr_inc(w, end);
+}
+
+static void
+conn_input(struct dtcp_worker *w, struct dtcp_tcb *c, struct rte_mbuf *m, struct dtcp_seg *s)
+{
+	enum dtcp_ctr why = DTCP_CTR_MAX;
+	enum verdict v;
+
+	if (c->state == DTCP_TCP_SYN_SENT) {
+		synsent_input(w, c, m, s);
+		return;
+	}
+	/* The peer's SYN again in SYN-RECEIVED: our SYN-ACK was lost, send it again. */
+	if (c->state == DTCP_TCP_SYN_RECEIVED && has(s, RTE_TCP_SYN_FLAG) &&
+	    !has(s, RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG) && s->seq == c->irs) {
+		tcp_send_syn(w, c);
+		dtcp_rx_drop(w, m, DTCP_CTR_tcp_synrcvd_syn_rexmit);
+		return;
+	}
+	v = check_paws(w, c, s, &why);
+	/* first: check the sequence number */
+	if (v == V_CONTINUE)
+		v = check_seq(w, c, s, &why);
+	/* second: check the RST bit */
+	if (v == V_CONTINUE)
+		v = check_rst(w, c, s, &why);
+	/* third: check security (no IP security compartments: nothing to do) */
+	/* fourth: check the SYN bit */
+	if (v == V_CONTINUE)
+		v = check_syn(w, c, s, &why);
+	/* fifth: check the ACK field */
+	if (v == V_CONTINUE)
+		v = check_ack(w, c, m, s, &why);
+	switch (v) {
+	case V_DROP_ACK:
+		owe_ack(w, c);
+		/* fall through */
+	case V_DROP:
+		dtcp_rx_drop(w, m, why);
+		return;
+	case V_DONE:
+		return;
+	case V_CONTINUE:
+		break;
+	}
+	c->last_rx_ns = w->now_ns;
+	c->ka_probes = 0;
+	/* RFC 7323 §4.3: TS.Recent from a segment that covers the last ACK we sent. */
+	if (c->ts_ok && s->opt.ts_ok && seq_geq(s->opt.tsval, c->ts_recent) &&
+	    seq_leq(s->seq, c->last_ack_sent))
+		c->ts_recent = s->opt.tsval;
+	/* sixth: check the URG bit (RFC 6093: urgent data stays in line) */
+	if (has(s, RTE_TCP_URG_FLAG))
+		ctr_inc(w, DTCP_CTR_tcp_urg_rx);
+	/* seventh and eighth */
+	text_and_fin(w, c, m, s);
+}
+
+/*
+ * TIME-WAIT (§3.10.7.4 for that state, with RFC 1337 and RFC 6191): only
+ * a retransmitted FIN is expected; it is ACKed and the 2 MSL restart.
+ */
+static void
+tw_input(struct dtcp_worker *w, struct dtcp_tw *tw, struct rte_mbuf *m, struct dtcp_seg *s)
+{
+	struct dtcp_tcb *l;
+
+	if (has(s, RTE_TCP_RST_FLAG)) {
+		dtcp_rx_drop(w, m, DTCP_CTR_tcp_tw_rst);
+		return;
+	}
+	if (has(s, RTE_TCP_SYN_FLAG) && !has(s, RTE_TCP_ACK_FLAG)) {
+		bool newer = tw->ts_ok && s->opt.ts_ok ? seq_gt(s->opt.tsval, tw->ts_recent)
+						      : seq_gt(s->seq, tw->rcv_nxt);
+
+		l = tcp_listener_lookup(w, s->key.laddr, s->key.lport);
+		if (newer && l != NULL) {
+			uint32_t floor = tw->snd_nxt;
+			uint32_t hash = tw->hash;
+
+			ctr_inc(w, DTCP_CTR_tcp_tw_reuse);
+			ctr_inc(w, DTCP_CTR_tcp_timewait_expired);
+			tcp_tw_free(w, tw);
+			listen_input(w, l, m, s, hash, &floor);
+			return;
+		}
+	}
+	if (tw->ts_ok && s->opt.ts_ok && seq_lt(s->opt.tsval, tw->ts_recent)) {
+		tcp_tw_send_ack(w, tw);
+		dtcp_rx_drop(w, m, DTCP_CTR_tcp_paws_rejected);
+		return;
+	}
+	if (has(s, RTE_TCP_FIN_FLAG)) {
+		tcp_tw_send_ack(w, tw);
+		tcp_tw_restart(w, tw);
+		dtcp_rx_drop(w, m, DTCP_CTR_tcp_tw_fin_reack);
+		return;
+	}
+	if (!has(s, RTE_TCP_ACK_FLAG) || (s->len == 0 && s->seq == tw->rcv_nxt)) {
+		dtcp_rx_drop(w, m, DTCP_CTR_tcp_tw_drop);
+		return;
+	}
+	tcp_tw_send_ack(w, tw);
+	dtcp_rx_drop(w, m, DTCP_CTR_tcp_tw_ack);
+}
+
+void
+dtcp_tcp_input(struct dtcp_worker *w, struct rte_mbuf *m, const struct dtcp_ipv4_info *ip)
+{
+	const struct rte_tcp_hdr *th;
+	struct dtcp_seg s;
+	uint64_t l4_csum = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+	uint32_t hash;
+	void *v;
+
+	ctr_inc(w, DTCP_CTR_tcp_rx);
+	if (unlikely(m->pkt_len < sizeof(*th) || m->data_len < sizeof(*th))) {
+		dtcp_rx_drop(w, m, DTCP_CTR_tcp_too_short);
+		return;
+	}
+	th = rte_pktmbuf_mtod(m, const struct rte_tcp_hdr *);
+	s.hlen = (uint16_t)((th->data_off >> 4) * 4);
+	if (unlikely(s.hlen < sizeof(*th) || s.hlen > m->pkt_len || s.hlen > m->data_len)) {
+		dtcp_rx_drop(w, m, DTCP_CTR_tcp_too_short);
+		return;
+	}
+	/* A checksum the PMD called good is trusted; "unknown" never is. */
+	if (l4_csum == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
+	    (l4_csum != RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
+	     dtcp_wire_cksum_mbuf_seed(m, 0, m->pkt_len,
+				       dtcp_wire_pseudo_sum(ip->src, ip->dst, IPPROTO_TCP,
+							    (uint16_t)m->pkt_len)) != 0)) {
+		dtcp_rx_drop(w, m, DTCP_CTR_tcp_bad_checksum);
+		return;
+	}
+	s.key.laddr = ip->dst;
+	s.key.raddr = ip->src;
+	s.key.lport = rte_be_to_cpu_16(th->dst_port);
+	s.key.rport = rte_be_to_cpu_16(th->src_port);
+	if (unlikely(s.key.lport == 0 || s.key.rport == 0)) {
+		dtcp_rx_drop(w, m, DTCP_CTR_tcp_bad_port);
+		return;
+	}
+	if (unlikely(!tcp_opts_parse((const uint8_t *)(th + 1), s.hlen - sizeof(*th), &s.opt))) {
+		dtcp_rx_drop(w, m, DTCP_CTR_tcp_opt_malformed);
+		return;
+	}
+	s.seq = rte_be_to_cpu_32(th->sent_seq);
+	s.ack = rte_be_to_cpu_32(th->recv_ack);
+	s.wnd = rte_be_to_cpu_16(th->rx_win);
+	s.flags = th->tcp_flags;
+	/* From here on m is the payload. */
+	rte_pktmbuf_adj(m, s.hlen);
+	s.len = m->pkt_len;
+
+	hash = tcp_flow_hash(w, &s.key);
+	v = tcp_flow_lookup(w, &s.key, hash);
+	if (v != NULL) {
+		if (tcp_val_is_tw(v))
+			tw_input(w, tcp_val_tw(v), m, &s);
+		else
+			conn_input(w, v, m, &s);
+		return;
+	}
+	v = tcp_listener_lookup(w, s.key.laddr, s.key.lport);
+	if (v != NULL)
+		listen_input(w, v, m, &s, hash, NULL);
+	else
+		closed_input(w, m, &s);
+}
+
+/*
+ * An ICMP error about a segment we sent (RFC 9293 §3.9.1.5 MUST-56,
+ * RFC 5927, RFC 1191): the quoted 4-tuple and sequence number must match
+ * a connection and lie in SND.UNA..SND.NXT. Soft errors are recorded,
+ * never fatal; hard ones end only a connection still in SYN-SENT.
+ */
+void
+dtcp_tcp_icmp_error(struct dtcp_worker *w, struct rte_mbuf *m, uint8_t type, uint8_t code,
+		    uint16_t mtu, const struct rte_ipv4_hdr *inner, const uint8_t *l4)
+{
+	struct dtcp_flow_key k;
+	struct dtcp_tcb *c;
+	uint32_t seq;
+	void *v;
+
+	k.laddr = rte_be_to_cpu_32(inner->src_addr);
+	k.raddr = rte_be_to_cpu_32(inner->dst_addr);
+	k.lport = (uint16_t)(l4[0] << 8 | l4[1]);
+	k.rport = (uint16_t)(l4[2] << 8 | l4[3]);
+	seq = (uint32_t)l4[4] << 24 | (uint32_t)l4[5] << 16 | (uint32_t)l4[6] << 8 | l4[7];
+	v = tcp_flow_lookup(w, &k, tcp_flow_hash(w, &k));
+	if (v == NULL || tcp_val_is_tw(v)) {
+		dtcp_rx_drop(w, m, DTCP_CTR_icmp_err_tcp_no_conn);
+		return;
+	}
+	c = v;
+	if (seq_lt(seq, c->snd_una) || !seq_lt(seq, c->snd_max)) {
+		dtcp_rx_drop(w, m, DTCP_CTR_icmp_err_tcp_bad_seq);
+		return;
+	}
+	if (type == DTCP_ICMP_DEST_UNREACH && code == DTCP_ICMP_CODE_FRAG_NEEDED) {
+		/* RFC 1191: a smaller path MTU, within sane bounds (never below mss_min). */
+		uint32_t mss = mtu >= 68 ? mtu - 40u : 0;
+
+		if (mss != 0 && mss < c->peer_mss) {
+			c->peer_mss = (uint16_t)RTE_MAX(mss, (uint32_t)w->cfg.tcp_mss_min);
+			c->snd_mss = tcp_mss_for(w, c);
+			ctr_inc(w, DTCP_CTR_tcp_pmtu_lowered);
+			/* What was in flight was too big: send it again, smaller. */
+			if (tcp_state_synchronized((enum dtcp_tcp_state)c->state)) {
+				c->snd_nxt = c->snd_una;
+				c->rtt_timing = false;
+				tcp_schedule_output(w, c);
+			}
+		}
+		dtcp_rx_drop(w, m, DTCP_CTR_icmp_err_tcp);
+		return;
+	}
+	/* Protocol or port unreachable answer a SYN: the open is refused (RFC 1122 §4.2.3.9). */
+	if (c->state == DTCP_TCP_SYN_SENT && type == DTCP_ICMP_DEST_UNREACH &&
+	    (code == 2 || code == 3)) {
+		ctr_inc(w, DTCP_CTR_tcp_refused);
+		tcp_conn_close(w, c, -ECONNREFUSED);
+		dtcp_rx_drop(w, m, DTCP_CTR_icmp_err_tcp);
+		return;
+	}
+	c->soft_error = type == DTCP_ICMP_DEST_UNREACH
+		? (code == 0 || code == 6 || code == 9 || code == 11 ? -ENETUNREACH
+		   : code == 2 || code == 3 ? -ECONNREFUSED : -EHOSTUNREACH)
+		: -EHOSTUNREACH;
+	ctr_inc(w, DTCP_CTR_tcp_soft_error);
+	dtcp_rx_drop(w, m, DTCP_CTR_icmp_err_tcp);
+}

@@ -1,0 +1,476 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Segments out: header and options in a fresh mbuf, payload referenced
+ * from the send queue by indirect mbufs (no copy), checksum over the
+ * pseudo-header, then IPv4 with DF set (RFC 1191 path MTU discovery).
+ */
+#include <netinet/in.h>
+#include <string.h>
+
+#include "../net/net.h"
+#include "tcp_priv.h"
+
+#define TCP_HDR_LEN ((uint16_t)sizeof(struct rte_tcp_hdr))
+
+enum {
+	OPT_NOP = 1,
+	OPT_MSS = 2,
+	OPT_WS = 3,
+	OPT_SACK_OK = 4,
+	OPT_TS = 8,
+};
+
+/* Effective MSS: the peer's MSS and our MTU, less the options every segment carries (RFC 6691). */
+uint16_t
+tcp_mss_for(const struct dtcp_worker *w, const struct dtcp_tcb *c)
+{
+	uint16_t mss = RTE_MIN(c->peer_mss, (uint16_t)(w->mtu - 40));
+
+	if (c->ts_ok)
+		mss = (uint16_t)(mss - 12);
+	return mss;
+}
+
+/* RCV.WND to offer: free buffer space, but the right edge never moves left (RFC 9293 §3.8.6). */
+uint32_t
+tcp_rcv_wnd(const struct dtcp_tcb *c)
+{
+	uint32_t space = c->rcv_buf > c->rcv_q_bytes ? c->rcv_buf - c->rcv_q_bytes : 0;
+	uint32_t promised = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+
+	return RTE_MAX(space, promised);
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* NOP NOP TS: 12 bytes. */
+static unsigned
+put_ts(uint8_t *p, uint32_t tsval, uint32_t tsecr)
+{
+	p[0] = OPT_NOP;
+	p[1] = OPT_NOP;
+	p[2] = OPT_TS;
+	p[3] = 10;
+	put32(p + 4, tsval);
+	put32(p + 8, tsecr);
+	return 12;
+}
+
+/*
+ * The options of our SYN or SYN-ACK: MSS; SACK-permitted folded into the
+ * timestamp's padding when both go; window scale last. At most 20 bytes.
+ */
+static unsigned
+put_syn_opts(uint8_t *p, uint16_t mss, bool ts, uint32_t tsval, uint32_t tsecr, bool sack,
+	     bool ws, uint8_t shift)
+{
+	unsigned n = 0;
+
+	p[n++] = OPT_MSS;
+	p[n++] = 4;
+	p[n++] = (uint8_t)(mss >> 8);
+	p[n++] = (uint8_t)mss;
+	if (ts) {
+		if (sack) {
+			p[n++] = OPT_SACK_OK;
+			p[n++] = 2;
+		} else {
+			p[n++] = OPT_NOP;
+			p[n++] = OPT_NOP;
+		}
+		p[n++] = OPT_TS;
+		p[n++] = 10;
+		put32(p + n, tsval);
+		put32(p + n + 4, tsecr);
+		n += 8;
+	} else if (sack) {
+		p[n++] = OPT_NOP;
+		p[n++] = OPT_NOP;
+		p[n++] = OPT_SACK_OK;
+		p[n++] = 2;
+	}
+	if (ws) {
+		p[n++] = OPT_NOP;
+		p[n++] = OPT_WS;
+		p[n++] = 3;
+		p[n++] = shift;
+	}
+	return n;
+}
+
+/*
+ * Finish and send a segment: hdr is the header mbuf with opt_len option
+ * bytes already written after the 20-byte header; data (may be NULL) is
+ * chained behind it.
+ */
+static void
+seg_send(struct dtcp_worker *w, struct rte_mbuf *hdr, const struct dtcp_flow_key *k,
+	 uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd, unsigned opt_len,
+	 struct rte_mbuf *data, uint32_t data_len, uint16_t data_segs)
+{
+	struct rte_tcp_hdr *th = rte_pktmbuf_mtod(hdr, struct rte_tcp_hdr *);
+	uint16_t l4_len = (uint16_t)(TCP_HDR_LEN + opt_len + data_len);
+
+	th->src_port = rte_cpu_to_be_16(k->lport);
+	th->dst_port = rte_cpu_to_be_16(k->rport);
+	th->sent_seq = rte_cpu_to_be_32(seq);
+	th->recv_ack = rte_cpu_to_be_32((flags & RTE_TCP_ACK_FLAG) ? ack : 0);
+	th->data_off = (uint8_t)(((TCP_HDR_LEN + opt_len) / 4) << 4);
+	th->tcp_flags = flags;
+	th->rx_win = rte_cpu_to_be_16(wnd);
+	th->cksum = 0;
+	th->tcp_urp = 0;
+	if (data != NULL) {
+		hdr->next = data;
+		hdr->nb_segs = (uint16_t)(1 + data_segs);
+		hdr->pkt_len += data_len;
+	}
+	th->cksum = dtcp_wire_cksum_mbuf_seed(hdr, 0, l4_len,
+					      dtcp_wire_pseudo_sum(k->laddr, k->raddr,
+								   IPPROTO_TCP, l4_len));
+	ctr_inc(w, DTCP_CTR_tcp_tx);
+	if (flags & RTE_TCP_SYN_FLAG)
+		ctr_inc(w, DTCP_CTR_tcp_tx_syn);
+	if (flags & RTE_TCP_RST_FLAG)
+		ctr_inc(w, DTCP_CTR_tcp_tx_rst);
+	if (data_len > 0) {
+		ctr_inc(w, DTCP_CTR_tcp_tx_data);
+		ctr_add(w, DTCP_CTR_tcp_tx_data_bytes, data_len);
+	} else if (!(flags & (RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG))) {
+		ctr_inc(w, DTCP_CTR_tcp_tx_ack_only);
+	}
+	dtcp_ipv4_output(w, hdr, k->laddr, k->raddr, IPPROTO_TCP, true);
+}
+
+/* A header mbuf with room for the header and opt_len option bytes. */
+static struct rte_mbuf *
+hdr_alloc(struct dtcp_worker *w, unsigned opt_len)
+{
+	struct rte_mbuf *m = dtcp_alloc(w);
+
+	if (m != NULL && rte_pktmbuf_append(m, (uint16_t)(TCP_HDR_LEN + opt_len)) == NULL) {
+		rte_pktmbuf_free(m);
+		ctr_inc(w, DTCP_CTR_mbuf_alloc_fail);
+		return NULL;
+	}
+	return m;
+}
+
+static uint8_t *
+hdr_opts(struct rte_mbuf *m)
+{
+	return rte_pktmbuf_mtod_offset(m, uint8_t *, TCP_HDR_LEN);
+}
+
+/* The window field for a non-SYN segment; remembers the right edge offered. */
+static uint16_t
+wnd_field(struct dtcp_tcb *c)
+{
+	uint32_t wnd = tcp_rcv_wnd(c);
+	uint32_t field = RTE_MIN(wnd >> c->rcv_wscale, 65535u);
+
+	/* Rounding down by the shift must not move the edge left either. */
+	if (seq_lt(c->rcv_nxt + (field << c->rcv_wscale), c->rcv_adv) && field < 65535)
+		field++;
+	c->rcv_adv = seq_max(c->rcv_adv, c->rcv_nxt + (field << c->rcv_wscale));
+	return (uint16_t)field;
+}
+
+/*
+ * Indirect mbufs over [seq, seq + len) of the send queue. NULL (counted)
+ * when the pool is dry.
+ */
+static struct rte_mbuf *
+snd_q_ref(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t seq, uint32_t len,
+	  uint16_t *nsegs)
+{
+	struct rte_mbuf *seg, *head = NULL, **tailp = &head;
+	uint32_t seg_seq, off;
+
+	if (c->snd_hint != NULL && seq_geq(seq, c->snd_hint_seq)) {
+		seg = c->snd_hint;
+		seg_seq = c->snd_hint_seq;
+	} else {
+		seg = c->snd_q;
+		seg_seq = c->snd_q_seq;
+	}
+	while (seg != NULL && seq_geq(seq, seg_seq + seg->data_len)) {
+		seg_seq += seg->data_len;
+		seg = seg->next;
+	}
+	c->snd_hint = seg;
+	c->snd_hint_seq = seg_seq;
+	off = seq - seg_seq;
+	*nsegs = 0;
+	while (len > 0 && seg != NULL) {
+		uint32_t n = RTE_MIN((uint32_t)seg->data_len - off, len);
+		struct rte_mbuf *mi = dtcp_alloc(w);
+
+		if (mi == NULL) {
+			rte_pktmbuf_free(head);
+			return NULL;
+		}
+		rte_pktmbuf_attach(mi, seg);
+		mi->data_off = (uint16_t)(mi->data_off + off);
+		mi->data_len = (uint16_t)n;
+		mi->pkt_len = n;
+		*tailp = mi;
+		tailp = &mi->next;
+		(*nsegs)++;
+		len -= n;
+		off = 0;
+		seg = seg->next;
+	}
+	if (head != NULL)
+		head->pkt_len = 0; /* the header mbuf carries the total */
+	return head;
+}
+
+/* A segment of connection c: ACK set in every state past SYN-SENT. */
+static bool
+tcb_send(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t seq, uint8_t flags,
+	 uint32_t data_len)
+{
+	struct rte_mbuf *hdr, *data = NULL;
+	unsigned opt_len = c->ts_ok ? 12 : 0;
+	uint16_t nsegs = 0;
+
+	hdr = hdr_alloc(w, opt_len);
+	if (hdr == NULL)
+		return false;
+	if (data_len > 0) {
+		data = snd_q_ref(w, c, seq, data_len, &nsegs);
+		if (data == NULL) {
+			rte_pktmbuf_free(hdr);
+			return false;
+		}
+	}
+	if (c->ts_ok)
+		put_ts(hdr_opts(hdr), tcp_ts_now(w) + c->ts_offset, c->ts_recent);
+	flags |= RTE_TCP_ACK_FLAG;
+	c->last_ack_sent = c->rcv_nxt;
+	c->ack_now = false;
+	seg_send(w, hdr, &c->key, seq, c->rcv_nxt, flags, wnd_field(c), opt_len, data,
+		 data_len, nsegs);
+	return true;
+}
+
+void
+tcp_send_syn(struct dtcp_worker *w, struct dtcp_tcb *c)
+{
+	uint8_t opts[40];
+	bool synack = c->state == DTCP_TCP_SYN_RECEIVED;
+	unsigned n;
+	struct rte_mbuf *hdr;
+	uint16_t wnd = (uint16_t)RTE_MIN(c->rcv_buf, 65535u);
+
+	n = put_syn_opts(opts, w->tcp->our_mss, c->ts_ok, tcp_ts_now(w) + c->ts_offset,
+			 synack ? c->ts_recent : 0, c->sack_ok, c->ws_ok, c->rcv_wscale);
+	hdr = hdr_alloc(w, n);
+	if (hdr == NULL)
+		return;
+	memcpy(hdr_opts(hdr), opts, n);
+	if (synack) {
+		c->last_ack_sent = c->rcv_nxt;
+		c->rcv_adv = c->rcv_nxt + wnd;
+	}
+	c->ack_now = false;
+	seg_send(w, hdr, &c->key, c->iss,
+		 c->rcv_nxt, (uint8_t)(RTE_TCP_SYN_FLAG | (synack ? RTE_TCP_ACK_FLAG : 0)),
+		 wnd, n, NULL, 0, 0);
+}
+
+/* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
+void
+tcp_send_ack(struct dtcp_worker *w, struct dtcp_tcb *c)
+{
+	tcb_send(w, c, c->snd_nxt, 0, 0);
+}
+
+/* A keepalive probe: one sequence number below SND.UNA, so the peer must answer with an ACK. */
+void
+tcp_send_keepalive(struct dtcp_worker *w, struct dtcp_tcb *c)
+{
+	ctr_inc(w, DTCP_CTR_tcp_keepalive_tx);
+	tcb_send(w, c, c->snd_una - 1, 0, 0);
+}
+
+/* ABORT (RFC 9293 §3.10.5): <SEQ=SND.NXT><CTL=RST>, the highest we ever sent. */
+void
+tcp_send_rst(struct dtcp_worker *w, struct dtcp_tcb *c)
+{
+	struct rte_mbuf *hdr = hdr_alloc(w, 0);
+
+	if (hdr == NULL)
+		return;
+	seg_send(w, hdr, &c->key, c->snd_max, 0, RTE_TCP_RST_FLAG, 0, 0, NULL, 0, 0);
+}
+
+void
+tcp_reply_rst(struct dtcp_worker *w, const struct dtcp_flow_key *k, uint32_t seq,
+	      uint32_t ack, bool with_ack)
+{
+	struct rte_mbuf *hdr = hdr_alloc(w, 0);
+
+	if (hdr == NULL)
+		return;
+	seg_send(w, hdr, k, seq, ack,
+		 (uint8_t)(RTE_TCP_RST_FLAG | (with_ack ? RTE_TCP_ACK_FLAG : 0)), 0, 0, NULL, 0, 0);
+}
+
+void
+tcp_tw_send_ack(struct dtcp_worker *w, struct dtcp_tw *tw)
+{
+	unsigned opt_len = tw->ts_ok ? 12 : 0;
+	struct rte_mbuf *hdr = hdr_alloc(w, opt_len);
+
+	if (hdr == NULL)
+		return;
+	if (tw->ts_ok)
+		put_ts(hdr_opts(hdr), tcp_ts_now(w) + tw->ts_offset, tw->ts_recent);
+	seg_send(w, hdr, &tw->key, tw->snd_nxt, tw->rcv_nxt, RTE_TCP_ACK_FLAG, tw->wnd, opt_len,
+		 NULL, 0, 0);
+}
+
+void
+tcp_rtx_arm(struct dtcp_worker *w, struct dtcp_tcb *c)
+{
+	dtcp_wheel_arm(&w->wheel, &c->rtx_timer,
+		       tcp_deadline_tick(w, (uint64_t)c->rto_ms * 1000000));
+}
+
+void
+tcp_snd_q_drop(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t bytes)
+{
+	while (bytes > 0 && c->snd_q != NULL) {
+		struct rte_mbuf *m = c->snd_q;
+
+		if (m->data_len <= bytes) {
+			bytes -= m->data_len;
+			c->snd_q_seq += m->data_len;
+			c->snd_q_bytes -= m->data_len;
+			c->snd_q = m->next;
+			if (c->snd_hint == m)
+				c->snd_hint = NULL;
+			m->next = NULL;
+			m->nb_segs = 1;
+			rte_pktmbuf_free_seg(m);
+			c->snd_q_mbufs--;
+			w->tcp->mbufs_held--;
+		} else {
+			m->data_off = (uint16_t)(m->data_off + bytes);
+			m->data_len = (uint16_t)(m->data_len - bytes);
+			c->snd_q_seq += bytes;
+			c->snd_q_bytes -= bytes;
+			if (c->snd_hint == m)
+				c->snd_hint_seq += bytes;
+			bytes = 0;
+		}
+	}
+	if (c->snd_q == NULL)
+		c->snd_q_tail = NULL;
+}
+
+/*
+ * Send what the windows allow from SND.NXT, then FIN once every queued
+ * byte has gone, then an owed ACK if nothing carried it. Part 1 of the
+ * engine: no Nagle and no SWS avoidance yet on the sending side.
+ */
+void
+tcp_output(struct dtcp_worker *w, struct dtcp_tcb *c)
+{
+	enum dtcp_tcp_state s = (enum dtcp_tcp_state)c->state;
+	bool sent = false;
+
+	if (c->dead)
+		return;
+	if (tcp_state_can_send(s)) {
+		uint32_t data_end = c->snd_q_seq + c->snd_q_bytes;
+		uint16_t mss = c->snd_mss;
+
+		for (;;) {
+			uint32_t wnd = RTE_MIN(c->snd_wnd, c->cwnd);
+			uint32_t flight = c->snd_nxt - c->snd_una;
+			uint32_t usable = wnd > flight ? wnd - flight : 0;
+
+			if (seq_lt(c->snd_nxt, data_end)) {
+				uint32_t avail = data_end - c->snd_nxt;
+				uint32_t len = RTE_MIN(RTE_MIN(avail, usable), (uint32_t)mss);
+				uint8_t flags;
+				bool fin;
+
+				if (len == 0)
+					break;
+				fin = c->fin_queued && len == avail;
+				flags = (uint8_t)((len == avail ? RTE_TCP_PSH_FLAG : 0) |
+						  (fin ? RTE_TCP_FIN_FLAG : 0));
+				/* Karn (RFC 6298 §3): time only a first transmission. */
+				if (!c->rtt_timing && !c->ts_ok && c->snd_nxt == c->snd_max) {
+					c->rtt_timing = true;
+					c->rtt_seq = c->snd_nxt;
+					c->rtt_start_ns = w->now_ns;
+				}
+				if (!tcb_send(w, c, c->snd_nxt, flags, len))
+					break;
+				c->snd_nxt += len + (fin ? 1 : 0);
+				sent = true;
+				continue;
+			}
+			if (c->fin_queued && c->snd_nxt == data_end) {
+				if (!tcb_send(w, c, c->snd_nxt, RTE_TCP_FIN_FLAG, 0))
+					break;
+				c->snd_nxt++;
+				sent = true;
+			}
+			break;
+		}
+		c->snd_max = seq_max(c->snd_max, c->snd_nxt);
+		if (sent && !dtcp_timer_armed(&c->rtx_timer))
+			tcp_rtx_arm(w, c);
+		/* A zero window with data waiting: the retransmission timer probes it. */
+		if (!sent && c->snd_nxt == c->snd_una && seq_lt(c->snd_nxt, data_end) &&
+		    !dtcp_timer_armed(&c->rtx_timer))
+			tcp_rtx_arm(w, c);
+	}
+	if (c->ack_now && !sent) {
+		switch (s) {
+		case DTCP_TCP_SYN_RECEIVED:
+		case DTCP_TCP_ESTABLISHED:
+		case DTCP_TCP_FIN_WAIT_1:
+		case DTCP_TCP_FIN_WAIT_2:
+		case DTCP_TCP_CLOSE_WAIT:
+		case DTCP_TCP_CLOSING:
+		case DTCP_TCP_LAST_ACK:
+			tcp_send_ack(w, c);
+			break;
+		case DTCP_TCP_CLOSED:
+		case DTCP_TCP_LISTEN:
+		case DTCP_TCP_SYN_SENT:
+		case DTCP_TCP_TIME_WAIT:
+		case DTCP_TCP_STATE_MAX:
+			break;
+		}
+	}
+	c->ack_now = false;
+}
+
+void
+tcp_output_all(struct dtcp_worker *w)
+{
+	struct dtcp_tcp *t = w->tcp;
+
+	while (t->out_head != NULL) {
+		struct dtcp_tcb *c = t->out_head;
+
+		t->out_head = c->out_next;
+		c->in_out = false;
+		tcp_output(w, c);
+	}
+}

@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * TCP's private layout: the TCB with RFC 9293 field names, the compact
+ * TIME-WAIT record, the per-worker TCP context, and the functions the
+ * files of lib/tcp share. Private to the library and its tests.
+ */
+#ifndef DTCP_TCP_PRIV_H
+#define DTCP_TCP_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_hash.h>
+#include <rte_mempool.h>
+#include <rte_tcp.h>
+
+#include <dtcp/tcp.h>
+
+#include "../core/worker_priv.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Sequence arithmetic modulo 2^32 (RFC 9293 §3.4); the only way we compare. */
+static inline bool seq_lt(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
+static inline bool seq_leq(uint32_t a, uint32_t b) { return (int32_t)(a - b) <= 0; }
+static inline bool seq_gt(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
+static inline bool seq_geq(uint32_t a, uint32_t b) { return (int32_t)(a - b) >= 0; }
+static inline uint32_t seq_max(uint32_t a, uint32_t b) { return seq_gt(a, b) ? a : b; }
+
+/* RFC 9293 §3.3.2: a connection is synchronized once the handshake is done. */
+static inline bool
+tcp_state_synchronized(enum dtcp_tcp_state s)
+{
+	switch (s) {
+	case DTCP_TCP_CLOSED:
+	case DTCP_TCP_LISTEN:
+	case DTCP_TCP_SYN_SENT:
+	case DTCP_TCP_SYN_RECEIVED:
+	case DTCP_TCP_STATE_MAX:
+		return false;
+	case DTCP_TCP_ESTABLISHED:
+	case DTCP_TCP_FIN_WAIT_1:
+	case DTCP_TCP_FIN_WAIT_2:
+	case DTCP_TCP_CLOSE_WAIT:
+	case DTCP_TCP_CLOSING:
+	case DTCP_TCP_LAST_ACK:
+	case DTCP_TCP_TIME_WAIT:
+		return true;
+	}
+	return false;
+}
+
+/* States in which we may still send data we hold (before our FIN is acked). */
+static inline bool
+tcp_state_can_send(enum dtcp_tcp_state s)
+{
+	switch (s) {
+	case DTCP_TCP_ESTABLISHED:
+	case DTCP_TCP_CLOSE_WAIT:
+	case DTCP_TCP_FIN_WAIT_1:
+	case DTCP_TCP_CLOSING:
+	case DTCP_TCP_LAST_ACK:
+		return true;
+	case DTCP_TCP_CLOSED:
+	case DTCP_TCP_LISTEN:
+	case DTCP_TCP_SYN_SENT:
+	case DTCP_TCP_SYN_RECEIVED:
+	case DTCP_TCP_FIN_WAIT_2:
+	case DTCP_TCP_TIME_WAIT:
+	case DTCP_TCP_STATE_MAX:
+		return false;
+	}
+	return false;
+}
+
+/* States after the peer's FIN: no more data can arrive. */
+static inline bool
+tcp_state_fin_received(enum dtcp_tcp_state s)
+{
+	switch (s) {
+	case DTCP_TCP_CLOSE_WAIT:
+	case DTCP_TCP_CLOSING:
+	case DTCP_TCP_LAST_ACK:
+	case DTCP_TCP_TIME_WAIT:
+		return true;
+	case DTCP_TCP_CLOSED:
+	case DTCP_TCP_LISTEN:
+	case DTCP_TCP_SYN_SENT:
+	case DTCP_TCP_SYN_RECEIVED:
+	case DTCP_TCP_ESTABLISHED:
+	case DTCP_TCP_FIN_WAIT_1:
+	case DTCP_TCP_FIN_WAIT_2:
+	case DTCP_TCP_STATE_MAX:
+		return false;
+	}
+	return false;
+}
+
+/* A connection's identity, ours first; host byte order. Hashed as 12 bytes. */
+struct dtcp_flow_key {
+	uint32_t laddr;
+	uint32_t raddr;
+	uint16_t lport;
+	uint16_t rport;
+};
+
+/* Listen table key: (address or 0, port). */
+struct dtcp_listen_key {
+	uint32_t addr;
+	uint16_t port;
+	uint16_t zero;
+};
+
+/* Options of one received segment (RFC 9293 §3.2, RFC 7323, RFC 2018). */
+struct dtcp_tcp_opts {
+	bool mss_ok, ws_ok, sack_ok, ts_ok;
+	uint16_t mss;
+	uint8_t ws;
+	uint8_t n_sack;
+	uint32_t tsval, tsecr;
+	uint32_t sack[4][2];
+};
+
+/* What tcp_input knows about the segment in hand; host byte order. */
+struct dtcp_seg {
+	struct dtcp_flow_key key;
+	uint32_t seq, ack;
+	uint32_t len;           /* payload bytes (after trimming) */
+	uint16_t wnd;           /* raw window field */
+	uint16_t hlen;          /* TCP header bytes */
+	uint8_t flags;          /* RTE_TCP_*_FLAG */
+	struct dtcp_tcp_opts opt;
+};
+
+/* Events waiting for the application (bits of dtcp_tcb.ev). */
+enum {
+	EV_ACCEPTABLE = 1 << 0,
+	EV_CONNECTED  = 1 << 1,
+	EV_DATA       = 1 << 2,
+	EV_PEER_CLOSED = 1 << 3,
+	EV_WRITABLE   = 1 << 4,
+	EV_CLOSED     = 1 << 5,
+};
+
+/*
+ * Transmission Control Block (RFC 9293 §3.3.1). One per connection and
+ * one per listener (state LISTEN, the listener fields at the end).
+ * Send queue: one chain of mbuf segments linked by next, holding every
+ * byte from snd_q_seq on, sent or not; its bytes leave when acknowledged.
+ */
+struct dtcp_tcb {
+	/* Looked at for every segment. */
+	struct dtcp_flow_key key;
+	uint32_t hash;                /* the flow table's hash of key */
+	uint8_t state;                /* enum dtcp_tcp_state */
+	uint8_t snd_wscale;           /* shift for the windows the peer sends */
+	uint8_t rcv_wscale;           /* shift for the windows we send */
+	bool ts_ok : 1;               /* timestamps agreed */
+	bool sack_ok : 1;             /* SACK permitted both ways */
+	bool passive : 1;             /* opened from a listener */
+	bool ack_now : 1;             /* an ACK is owed at the end of the burst */
+	bool fin_queued : 1;          /* shutdown: FIN after the queued data */
+	bool orphan : 1;              /* the application closed its handle */
+	bool in_out : 1;              /* on the worker's output list */
+	bool in_ev : 1;               /* on the worker's event list */
+	bool dead : 1;                /* out of the tables, freed at the end of the poll */
+	bool want_writable : 1;       /* a send was refused; say when there is room */
+	bool keepalive : 1;
+	bool in_accept_q : 1;
+	bool ws_ok : 1;               /* window scaling offered (SYN-SENT) or agreed */
+	bool syn_rexmit : 1;          /* the SYN or SYN-ACK was sent more than once */
+
+	uint32_t snd_una, snd_nxt, snd_max, snd_wnd, max_snd_wnd;
+	uint32_t snd_wl1, snd_wl2, iss;
+	uint32_t rcv_nxt, rcv_adv, irs; /* rcv_adv: right edge we advertised */
+	uint32_t last_ack_sent;
+	uint32_t ts_recent, ts_offset;
+	uint16_t snd_mss;             /* payload per segment, options subtracted */
+	uint16_t peer_mss;
+	uint32_t snd_buf, rcv_buf;    /* bytes: send queue limit, receive window */
+	uint32_t cwnd, ssthresh;
+
+	/* Send queue. */
+	struct rte_mbuf *snd_q, *snd_q_tail;
+	uint32_t snd_q_seq;           /* sequence number of snd_q's first byte */
+	uint32_t snd_q_bytes;
+	uint32_t snd_q_mbufs;
+	struct rte_mbuf *snd_hint;    /* a segment of snd_q and its first byte's seq */
+	uint32_t snd_hint_seq;
+
+	/* Received in order, not yet handed to the application. */
+	struct rte_mbuf *rcv_q;
+	uint32_t rcv_q_bytes;
+	uint32_t rcv_q_mbufs;
+
+	/* Retransmission (RFC 6298), keepalive (RFC 1122 §4.2.3.6). */
+	struct dtcp_timer rtx_timer;
+	struct dtcp_timer aux_timer;
+	uint32_t srtt_us, rttvar_us;  /* srtt 0: no sample yet */
+	uint32_t rto_ms;
+	uint8_t retries;              /* timeouts of the current segment */
+	uint8_t ka_probes;
+	bool rtt_timing;              /* Karn: timing rtt_seq, never a retransmission */
+	uint32_t rtt_seq;
+	uint64_t rtt_start_ns;
+	uint64_t last_rx_ns;
+	uint32_t ka_idle_s, ka_intvl_s, ka_cnt;
+	uint64_t total_retrans;
+
+	/* RFC 5961 §7: challenge ACKs, limited per connection. */
+	uint64_t chack_start_ns;
+	uint32_t chack_count;
+	int soft_error;
+
+	/* The application. */
+	dtcp_event_fn fn;
+	void *user;
+	uint8_t ev;
+	int ev_error;
+	struct dtcp_tcb *ev_next;
+	struct dtcp_tcb *out_next;
+	struct dtcp_tcb *free_next;
+
+	/* Passive opens: the listener, and the accept queue link. */
+	struct dtcp_tcb *parent;
+	struct dtcp_tcb *acc_next;
+
+	/* Listener only. */
+	uint32_t syn_max, acc_max;
+	uint32_t syn_count, acc_count;
+	struct dtcp_tcb *acc_head, *acc_tail;
+	uint64_t cookie_until_ns;     /* cookies sent recently: check ACKs until then */
+};
+
+/*
+ * TIME-WAIT (RFC 9293 §3.6.1) in a record of its own, so that millions
+ * fit: what it takes to re-ACK a FIN, check PAWS and judge a new SYN.
+ * They wait 2 MSL each, all the same length: a FIFO in expiry order.
+ */
+struct dtcp_tw {
+	struct dtcp_flow_key key;
+	uint32_t hash;
+	uint32_t snd_nxt;
+	uint32_t rcv_nxt;
+	uint32_t ts_recent;
+	uint32_t ts_offset;
+	uint16_t wnd;                 /* window field to send */
+	bool ts_ok;
+	uint8_t pad;
+	uint64_t expire_ns;
+	struct dtcp_tw *next, *prev;
+};
+
+/* Flow table values: a TCB, or a TIME-WAIT record tagged in bit 0. */
+static inline bool tcp_val_is_tw(const void *v) { return ((uintptr_t)v & 1) != 0; }
+static inline struct dtcp_tw *tcp_val_tw(void *v) { return (struct dtcp_tw *)((uintptr_t)v & ~(uintptr_t)1); }
+static inline void *tcp_tw_val(struct dtcp_tw *tw) { return (void *)((uintptr_t)tw | 1); }
+
+/* TCP's share of a worker. */
+struct dtcp_tcp {
+	struct rte_hash *flows;       /* dtcp_flow_key -> TCB or TIME-WAIT record */
+	struct rte_hash *listeners;   /* dtcp_listen_key -> listener TCB */
+	struct rte_mempool *tcbs;
+	struct rte_mempool *tws;
+	uint32_t n_tcbs, n_tw;
+	uint64_t state_count[DTCP_TCP_STATE_MAX];
+	struct dtcp_tw *tw_head, *tw_tail; /* oldest first */
+	struct dtcp_tcb *ev_head, *ev_tail;
+	struct dtcp_tcb *out_head;
+	struct dtcp_tcb *free_head;
+	uint32_t mbufs_held;          /* in send and receive queues, against [tcp] mbufs_max */
+	uint16_t port_next;
+	uint16_t our_mss;             /* the MSS we announce */
+	uint8_t rcv_wscale;           /* the shift we offer */
+	bool delivering;
+	uint8_t secret[16];
+	bool secret_fixed;
+	dtcp_isn_fn isn_fn;
+	void *isn_ctx;
+};
+
+/* tcp_table.c: tables, TCBs and TIME-WAIT records. */
+int dtcp_tcp_create(struct dtcp_worker *w, char *err, size_t errlen);
+void dtcp_tcp_destroy(struct dtcp_worker *w);
+uint32_t tcp_flow_hash(const struct dtcp_worker *w, const struct dtcp_flow_key *k);
+void *tcp_flow_lookup(struct dtcp_worker *w, const struct dtcp_flow_key *k, uint32_t hash);
+int tcp_flow_add(struct dtcp_worker *w, const struct dtcp_flow_key *k, uint32_t hash, void *v);
+void tcp_flow_del(struct dtcp_worker *w, const struct dtcp_flow_key *k, uint32_t hash);
+struct dtcp_tcb *tcp_listener_lookup(struct dtcp_worker *w, uint32_t addr, uint16_t port);
+struct dtcp_tcb *tcp_tcb_alloc(struct dtcp_worker *w);
+void tcp_set_state(struct dtcp_worker *w, struct dtcp_tcb *c, enum dtcp_tcp_state s);
+/* Out of every table and timer, queues freed; the memory goes at the end of the poll. */
+void tcp_tcb_release(struct dtcp_worker *w, struct dtcp_tcb *c);
+/* The end of a connection: release, and DTCP_EV_CLOSED(error) if an application holds it. */
+void tcp_conn_close(struct dtcp_worker *w, struct dtcp_tcb *c, int error);
+/* Enter TIME-WAIT: the TCB becomes a record (or goes, counted, when none is free). */
+void tcp_enter_time_wait(struct dtcp_worker *w, struct dtcp_tcb *c);
+void tcp_tw_restart(struct dtcp_worker *w, struct dtcp_tw *tw);
+void tcp_tw_free(struct dtcp_worker *w, struct dtcp_tw *tw);
+void tcp_free_dead(struct dtcp_worker *w);
+
+/* tcp_secret.c: keyed functions of the 4-tuple (SipHash-2-4 from libsodium). */
+void tcp_secret_init(struct dtcp_worker *w);
+uint32_t tcp_isn(struct dtcp_worker *w, const struct dtcp_flow_key *k);
+uint32_t tcp_ts_offset(const struct dtcp_worker *w, const struct dtcp_flow_key *k);
+/* SYN cookies: the ISS for a SYN, and the MSS and options an ACK's cookie vouches for. */
+#define TCP_COOKIE_NO_TS 0xff
+uint32_t tcp_cookie_make(const struct dtcp_worker *w, const struct dtcp_flow_key *k,
+			 uint32_t irs, uint16_t mss, uint8_t optbits, uint16_t *mss_out);
+bool tcp_cookie_check(const struct dtcp_worker *w, const struct dtcp_flow_key *k,
+		      uint32_t irs, uint32_t cookie, uint8_t optbits, uint16_t *mss_out);
+/* Option bits carried in the low 6 bits of a cookie SYN-ACK's TSval. */
+#define TCP_COOKIE_OPT_MASK 0x3f
+#define TCP_COOKIE_WS_NONE 0xf
+#define TCP_COOKIE_SACK 0x10
+
+/* tcp_opts.c */
+/* Parse options of a header with hlen bytes; false when malformed. */
+bool tcp_opts_parse(const uint8_t *p, unsigned len, struct dtcp_tcp_opts *o);
+
+/* tcp_output.c */
+static inline uint32_t tcp_ts_now(const struct dtcp_worker *w) { return (uint32_t)(w->now_ns / 1000000); }
+void tcp_send_syn(struct dtcp_worker *w, struct dtcp_tcb *c);
+void tcp_send_ack(struct dtcp_worker *w, struct dtcp_tcb *c);
+void tcp_send_rst(struct dtcp_worker *w, struct dtcp_tcb *c);
+void tcp_send_keepalive(struct dtcp_worker *w, struct dtcp_tcb *c);
+/* A RST (or RST,ACK) for a segment without a connection (§3.10.7.1). */
+void tcp_reply_rst(struct dtcp_worker *w, const struct dtcp_flow_key *k, uint32_t seq,
+		   uint32_t ack, bool with_ack);
+void tcp_tw_send_ack(struct dtcp_worker *w, struct dtcp_tw *tw);
+/* Everything the window allows, FIN when due, and an owed ACK. */
+void tcp_output(struct dtcp_worker *w, struct dtcp_tcb *c);
+static inline void
+tcp_schedule_output(struct dtcp_worker *w, struct dtcp_tcb *c)
+{
+	if (!c->in_out) {
+		c->in_out = true;
+		c->out_next = w->tcp->out_head;
+		w->tcp->out_head = c;
+	}
+}
+void tcp_output_all(struct dtcp_worker *w);
+void tcp_rtx_arm(struct dtcp_worker *w, struct dtcp_tcb *c);
+/* Advertised receive window (what RCV.WND is now), never shrinking the right edge. */
+uint32_t tcp_rcv_wnd(const struct dtcp_tcb *c);
+uint16_t tcp_mss_for(const struct dtcp_worker *w, const struct dtcp_tcb *c);
+void tcp_snd_q_drop(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t bytes);
+
+/* tcp_timer.c */
+uint64_t tcp_deadline_tick(const struct dtcp_worker *w, uint64_t after_ns);
+void tcp_rtt_sample(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t rtt_us);
+void dtcp_tcp_timer(struct dtcp_worker *w, struct dtcp_timer *t);
+void tcp_keepalive_arm(struct dtcp_worker *w, struct dtcp_tcb *c);
+void tcp_tw_expire(struct dtcp_worker *w);
+
+/* tcp_input.c: m starts at the TCP header. Consumes m. */
+void dtcp_tcp_input(struct dtcp_worker *w, struct rte_mbuf *m, const struct dtcp_ipv4_info *ip);
+/* An ICMP error quoting one of our segments: inner is the quoted IP header. Consumes m. */
+void dtcp_tcp_icmp_error(struct dtcp_worker *w, struct rte_mbuf *m, uint8_t type, uint8_t code,
+			 uint16_t mtu, const struct rte_ipv4_hdr *inner, const uint8_t *l4);
+
+/* tcp_api.c: events. */
+static inline void
+tcp_event(struct dtcp_worker *w, struct dtcp_tcb *c, uint8_t bits)
+{
+	struct dtcp_tcp *t = w->tcp;
+
+	c->ev |= bits;
+	if (c->fn == NULL || c->in_ev || c->orphan)
+		return;
+	c->in_ev = true;
+	c->ev_next = NULL;
+	if (t->ev_tail != NULL)
+		t->ev_tail->ev_next = c;
+	else
+		t->ev_head = c;
+	t->ev_tail = c;
+}
+void tcp_deliver_events(struct dtcp_worker *w);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
