@@ -354,9 +354,25 @@ dtcp_abort(struct dtcp_worker *w, struct dtcp_conn *conn)
 	c->fn = NULL;
 	if (c->dead)
 		return;
-	/* ABORT (RFC 9293 §3.10.5): RST in every state that has told the peer anything. */
-	if (c->state != DTCP_TCP_SYN_SENT)
+	/* ABORT (RFC 9293 §3.10.5): RST while the peer may still send or wait for
+	 * data; in CLOSING and LAST-ACK both sides are done, the TCB just goes. */
+	switch ((enum dtcp_tcp_state)c->state) {
+	case DTCP_TCP_SYN_RECEIVED:
+	case DTCP_TCP_ESTABLISHED:
+	case DTCP_TCP_FIN_WAIT_1:
+	case DTCP_TCP_FIN_WAIT_2:
+	case DTCP_TCP_CLOSE_WAIT:
 		tcp_send_rst(w, c);
+		break;
+	case DTCP_TCP_CLOSED:
+	case DTCP_TCP_LISTEN:
+	case DTCP_TCP_SYN_SENT:
+	case DTCP_TCP_CLOSING:
+	case DTCP_TCP_LAST_ACK:
+	case DTCP_TCP_TIME_WAIT:
+	case DTCP_TCP_STATE_MAX:
+		break;
+	}
 	ctr_inc(w, DTCP_CTR_tcp_aborted);
 	tcp_conn_close(w, c, -ECONNABORTED);
 }

@@ -610,7 +610,6 @@ check_syn(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_seg *s, e
 static void
 ack_advance(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_seg *s)
 {
-	uint32_t acked = s->ack - c->snd_una;
 	uint32_t data_end = c->snd_q_seq + c->snd_q_bytes;
 	uint32_t data_acked = 0;
 
@@ -622,10 +621,14 @@ ack_advance(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_seg *s)
 		c->snd_nxt = c->snd_una;
 	if (data_acked > 0)
 		tcp_snd_q_drop(w, c, data_acked);
-	if (c->cwnd < c->ssthresh)
-		c->cwnd += RTE_MIN(acked, (uint32_t)c->snd_mss);
-	else
-		c->cwnd += RTE_MAX((uint32_t)c->snd_mss * c->snd_mss / c->cwnd, 1u);
+	/* RFC 5681 §3.1: slow start by the bytes acknowledged (at most an SMSS), then
+	 * about an SMSS per RTT. A SYN or FIN acknowledged carries no data to count. */
+	if (data_acked > 0) {
+		if (c->cwnd < c->ssthresh)
+			c->cwnd += RTE_MIN(data_acked, (uint32_t)c->snd_mss);
+		else
+			c->cwnd += RTE_MAX((uint32_t)c->snd_mss * c->snd_mss / c->cwnd, 1u);
+	}
 	c->retries = 0;
 	/* RFC 6298 §5.2, §5.3 */
 	if (c->snd_una == c->snd_max)
@@ -705,6 +708,7 @@ check_ack(struct dtcp_worker *w, struct dtcp_tcb *c, struct rte_mbuf *m, const s
 		break;
 	case DTCP_TCP_CLOSING:
 		if (fin_acked(c)) {
+			ctr_inc(w, DTCP_CTR_tcp_closed_orderly);
 			tcp_enter_time_wait(w, c);
 			dtcp_rx_drop(w, m, DTCP_CTR_tcp_ack_rx);
 			return V_DONE;
@@ -930,6 +934,12 @@ tw_input(struct dtcp_worker *w, struct dtcp_tw *tw, struct rte_mbuf *m, struct d
 		tcp_tw_send_ack(w, tw);
 		tcp_tw_restart(w, tw);
 		dtcp_rx_drop(w, m, DTCP_CTR_tcp_tw_fin_reack);
+		return;
+	}
+	/* A SYN not taken above: the challenge ACK of RFC 5961 §4. */
+	if (has(s, RTE_TCP_SYN_FLAG)) {
+		tcp_tw_send_ack(w, tw);
+		dtcp_rx_drop(w, m, DTCP_CTR_tcp_tw_ack);
 		return;
 	}
 	if (!has(s, RTE_TCP_ACK_FLAG) || (s->len == 0 && s->seq == tw->rcv_nxt)) {
