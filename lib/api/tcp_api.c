@@ -11,6 +11,19 @@
 
 #include "../tcp/tcp_priv.h"
 
+void
+dtcp_recv_pause(struct dtcp_worker *w, struct dtcp_conn *conn, bool paused)
+{
+	struct dtcp_tcb *c = (struct dtcp_tcb *)conn;
+
+	if (c->rcv_paused == paused)
+		return;
+	c->rcv_paused = paused;
+	/* Released: what waited is delivered after the current event function. */
+	if (!paused && c->ev != 0)
+		tcp_event(w, c, 0);
+}
+
 /* Bytes dtcp_send() would take now. */
 uint32_t
 dtcp_send_space(const struct dtcp_conn *conn)
@@ -539,6 +552,11 @@ tcp_deliver_events(struct dtcp_worker *w)
 			call(w, c, DTCP_EV_ACCEPTABLE, NULL, 0);
 		if ((bits & EV_CONNECTED) && attached(c))
 			call(w, c, DTCP_EV_CONNECTED, NULL, 0);
+		/* Held data holds back what must come after it. */
+		if (c->rcv_paused && c->rcv_q != NULL) {
+			c->ev |= bits & (EV_DATA | EV_PEER_CLOSED | EV_CLOSED);
+			bits &= (uint8_t)~(EV_DATA | EV_PEER_CLOSED | EV_CLOSED);
+		}
 		if ((bits & EV_DATA) && attached(c) && c->rcv_q != NULL) {
 			struct rte_mbuf *m = c->rcv_q;
 			uint32_t before = tcp_rcv_wnd(c);

@@ -61,7 +61,7 @@ dtcp_config_defaults(struct dtcp_config *cfg)
 	cfg->tcp_rto_init_ms = 1000;
 	cfg->tcp_rto_min_ms = 200;
 	cfg->tcp_rto_max_ms = 60000;
-	cfg->tcp_syn_retries = 6;
+	cfg->tcp_syn_retries = 7;    /* 183 s with rto_max 60 s: RFC 1122 §4.2.3.5 asks >= 3 min */
 	cfg->tcp_synack_retries = 5;
 	cfg->tcp_retries = 15;
 	cfg->tcp_fin_timeout_ms = 60000;

@@ -256,25 +256,35 @@ send_cookie(struct dtcp_worker *w, struct dtcp_tcb *l, const struct dtcp_seg *s)
 	l->cookie_until_ns = w->now_ns + (2ull << 6) * 1000000000ull;
 }
 
-/* An ACK that carries a valid cookie becomes an established connection. */
+/*
+ * An ACK that carries a valid cookie becomes an established connection.
+ * NULL with *why: a bad cookie (answered with RST by the caller), or no
+ * room (dropped unanswered: the peer believes it is established and will
+ * send again with the same cookie).
+ */
 static struct dtcp_tcb *
-cookie_conn(struct dtcp_worker *w, struct dtcp_tcb *l, const struct dtcp_seg *s, uint32_t hash)
+cookie_conn(struct dtcp_worker *w, struct dtcp_tcb *l, const struct dtcp_seg *s, uint32_t hash,
+	    enum dtcp_ctr *why)
 {
 	const struct dtcp_tcp_opts *o = &s->opt;
 	uint8_t optbits = o->ts_ok ? (uint8_t)(o->tsecr & TCP_COOKIE_OPT_MASK) : TCP_COOKIE_NO_TS;
 	uint16_t mss;
 	struct dtcp_tcb *c;
 
-	if (!tcp_cookie_check(w, &s->key, s->seq - 1, s->ack - 1, optbits, &mss))
+	if (!tcp_cookie_check(w, &s->key, s->seq - 1, s->ack - 1, optbits, &mss)) {
+		*why = DTCP_CTR_tcp_syncookie_bad;
 		return NULL;
+	}
 	ctr_inc(w, DTCP_CTR_tcp_syncookie_ok);
 	if (l->acc_count >= l->acc_max) {
-		ctr_inc(w, DTCP_CTR_tcp_accept_full);
+		*why = DTCP_CTR_tcp_accept_full;
 		return NULL;
 	}
 	c = tcp_tcb_alloc(w);
-	if (c == NULL)
+	if (c == NULL) {
+		*why = DTCP_CTR_tcp_syncookie_no_tcb;
 		return NULL;
+	}
 	conn_init(w, c, &s->key, hash, s->ack - 1);
 	c->passive = true;
 	c->irs = s->seq - 1;
@@ -294,10 +304,11 @@ cookie_conn(struct dtcp_worker *w, struct dtcp_tcb *l, const struct dtcp_seg *s,
 	c->snd_wl1 = s->seq;
 	c->snd_wl2 = s->ack;
 	c->rcv_adv = c->rcv_nxt + RTE_MIN(c->rcv_buf, 65535u);
+	c->last_ack_sent = c->rcv_nxt;  /* what our SYN-ACK acknowledged */
 	if (tcp_flow_add(w, &c->key, hash, c) != 0) {
-		tcp_set_state(w, c, DTCP_TCP_CLOSED);
 		tcp_tcb_release(w, c);
 		ctr_inc(w, DTCP_CTR_tcp_conn_table_full);
+		*why = DTCP_CTR_tcp_syncookie_no_tcb;
 		return NULL;
 	}
 	tcp_set_state(w, c, DTCP_TCP_ESTABLISHED);
@@ -336,13 +347,16 @@ listen_input(struct dtcp_worker *w, struct dtcp_tcb *l, struct rte_mbuf *m, stru
 	/* second: check for an ACK (a SYN cookie, or an error) */
 	if (has(s, RTE_TCP_ACK_FLAG)) {
 		if (!has(s, RTE_TCP_SYN_FLAG) && cookies_on(w, l)) {
-			c = cookie_conn(w, l, s, hash);
+			enum dtcp_ctr why = DTCP_CTR_tcp_syncookie_bad;
+
+			c = cookie_conn(w, l, s, hash, &why);
 			if (c != NULL) {
 				conn_input(w, c, m, s);
 				return;
 			}
-			tcp_reply_rst(w, &s->key, s->ack, 0, false);
-			dtcp_rx_drop(w, m, DTCP_CTR_tcp_syncookie_bad);
+			if (why == DTCP_CTR_tcp_syncookie_bad)
+				tcp_reply_rst(w, &s->key, s->ack, 0, false);
+			dtcp_rx_drop(w, m, why);
 			return;
 		}
 		tcp_reply_rst(w, &s->key, s->ack, 0, false);
@@ -427,6 +441,9 @@ established(struct dtcp_worker *w, struct dtcp_tcb *c)
 	tcp_set_state(w, c, c->fin_queued ? DTCP_TCP_FIN_WAIT_1 : DTCP_TCP_ESTABLISHED);
 	ctr_inc(w, DTCP_CTR_tcp_established);
 	c->retries = 0;
+	/* RFC 6298 §5.7: a SYN that timed out leaves no sample; data starts at 3 s. */
+	if (c->syn_rexmit && c->srtt_us == 0 && c->rto_ms < 3000)
+		c->rto_ms = RTE_MIN(3000u, w->cfg.tcp_rto_max_ms);
 	if (c->keepalive)
 		tcp_keepalive_arm(w, c);
 	return true;
@@ -630,6 +647,7 @@ ack_advance(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_seg *s)
 			c->cwnd += RTE_MAX((uint32_t)c->snd_mss * c->snd_mss / c->cwnd, 1u);
 	}
 	c->retries = 0;
+	c->soft_error = 0;
 	/* RFC 6298 §5.2, §5.3 */
 	if (c->snd_una == c->snd_max)
 		dtcp_wheel_cancel(&w->wheel, &c->rtx_timer);
@@ -683,6 +701,10 @@ check_ack(struct dtcp_worker *w, struct dtcp_tcb *c, struct rte_mbuf *m, const s
 	}
 	if (seq_lt(c->snd_una, s->ack))
 		ack_advance(w, c, s);
+	else if (s->wnd == 0 && c->snd_q_bytes > 0)
+		/* A zero-window probe answered: the peer lives (RFC 9293 §3.8.6.1),
+		 * so probing goes on without counting against the retries. */
+		c->retries = 0;
 	/* Window update from the newest segment only (SND.WL1, SND.WL2). */
 	if (seq_lt(c->snd_wl1, s->seq) || (c->snd_wl1 == s->seq && seq_leq(c->snd_wl2, s->ack))) {
 		uint32_t wnd = (uint32_t)s->wnd << c->snd_wscale;

@@ -387,6 +387,7 @@ void
 tcp_output(struct dtcp_worker *w, struct dtcp_tcb *c)
 {
 	enum dtcp_tcp_state s = (enum dtcp_tcp_state)c->state;
+	bool idle = c->snd_una == c->snd_max;
 	bool sent = false;
 
 	if (c->dead)
@@ -432,7 +433,8 @@ tcp_output(struct dtcp_worker *w, struct dtcp_tcb *c)
 			break;
 		}
 		c->snd_max = seq_max(c->snd_max, c->snd_nxt);
-		if (sent && !dtcp_timer_armed(&c->rtx_timer))
+		/* RFC 6298 §5.1: the timer runs from the first segment in flight. */
+		if (sent && (idle || !dtcp_timer_armed(&c->rtx_timer)))
 			tcp_rtx_arm(w, c);
 		/* A zero window with data waiting: the retransmission timer probes it. */
 		if (!sent && c->snd_nxt == c->snd_una && seq_lt(c->snd_nxt, data_end) &&

@@ -171,6 +171,7 @@ struct dtcp_tcb {
 	bool in_accept_q : 1;
 	bool ws_ok : 1;               /* window scaling offered (SYN-SENT) or agreed */
 	bool syn_rexmit : 1;          /* the SYN or SYN-ACK was sent more than once */
+	bool rcv_paused : 1;          /* the application holds DTCP_EV_DATA back */
 
 	uint32_t snd_una, snd_nxt, snd_max, snd_wnd, max_snd_wnd;
 	uint32_t snd_wl1, snd_wl2, iss;

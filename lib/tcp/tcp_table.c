@@ -307,8 +307,10 @@ tcp_free_dead(struct dtcp_worker *w)
 	while (c != NULL) {
 		struct dtcp_tcb *next = c->free_next;
 
-		if (c->in_ev || c->in_out) {
-			/* Still on a list (released between polls): next time. */
+		if (c->in_ev || c->in_out ||
+		    (c->rcv_paused && c->rcv_q != NULL && c->fn != NULL && !c->orphan)) {
+			/* Still on a list (released between polls), or its data and
+			 * last event wait for the application: next time. */
 			c->free_next = keep;
 			keep = c;
 		} else {

@@ -188,7 +188,7 @@ aux_fire(struct dtcp_worker *w, struct dtcp_tcb *c)
 	if (c->ka_probes >= c->ka_cnt) {
 		ctr_inc(w, DTCP_CTR_tcp_timeout_keepalive);
 		tcp_send_rst(w, c);
-		tcp_conn_close(w, c, -ETIMEDOUT);
+		tcp_conn_close(w, c, c->soft_error != 0 ? c->soft_error : -ETIMEDOUT);
 		return;
 	}
 	c->ka_probes++;

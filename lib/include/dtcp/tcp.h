@@ -121,11 +121,20 @@ int dtcp_send(struct dtcp_worker *w, struct dtcp_conn *c, struct rte_mbuf *m);
 
 /*
  * Copying convenience over dtcp_send(): takes as many of len bytes as the
- * send buffer and the mbuf budget allow. Returns the bytes taken (0 when
- * none: DTCP_EV_WRITABLE follows), or -EPIPE, -ENOTCONN.
+ * send buffer and the mbuf budget allow. Returns the bytes taken (fewer
+ * than len: DTCP_EV_WRITABLE follows), or -EPIPE, -ENOTCONN.
  */
 int dtcp_send_copy(struct dtcp_worker *w, struct dtcp_conn *c, const void *buf,
 		   uint32_t len);
+
+/*
+ * Hold (true) or release (false) DTCP_EV_DATA for a connection: the
+ * application's back-pressure. While held, received bytes wait in the
+ * stack and shrink the receive window, so the peer is slowed down and
+ * nothing is dropped; the events that must follow the data (peer closed,
+ * closed) wait with it.
+ */
+void dtcp_recv_pause(struct dtcp_worker *w, struct dtcp_conn *c, bool paused);
 
 /* Bytes dtcp_send() would accept now. */
 uint32_t dtcp_send_space(const struct dtcp_conn *c);
