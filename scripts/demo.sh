@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job, on a virtual device (no NIC needed): dtcp on a net_tap port
-# inside a network namespace of its own; the kernel resolves it by ARP and
-# pings it; dtcp's counters are read through DPDK telemetry and printed at
+# inside a network namespace of its own; the kernel resolves it by ARP,
+# pings it and talks TCP to its classic services; dtcp's counters are read through DPDK telemetry and printed at
 # exit; the namespace is removed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +33,37 @@ ip netns exec "$ns" ping -c 20 -i 0.05 -W 2 198.18.0.2 | tail -n 3
 
 step "the kernel's neighbour table after: dtcp's MAC, learned by ARP"
 ip netns exec "$ns" ip neigh show dev "$iface"
+
+step "the kernel talks TCP to dtcp: daytime (RFC 867), echo (RFC 862), chargen (RFC 864)"
+ip netns exec "$ns" python3 - <<'PY'
+import hashlib, os, socket, threading
+HOST = "198.18.0.2"
+
+def connect(port):
+    return socket.create_connection((HOST, port), timeout=10)
+
+with connect(13) as s:
+    print("  daytime:", s.makefile("rb").readline().decode().strip())
+
+data = os.urandom(1 << 20)
+with connect(7) as s:
+    def send():
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+    t = threading.Thread(target=send)
+    t.start()
+    back = bytearray()
+    while chunk := s.recv(65536):
+        back += chunk
+    t.join()
+same = hashlib.sha256(back).digest() == hashlib.sha256(data).digest()
+print(f"  echo: {len(back)} of {len(data)} bytes back, SHA-256 {'equal' if same else 'DIFFERENT'}")
+
+with connect(19) as s:
+    f = s.makefile("rb")
+    for _ in range(3):
+        print("  chargen:", f.readline().decode().rstrip())
+PY
 
 step "dtcp's counters over DPDK telemetry (/dtcp/stats, non-zero ones)"
 echo /dtcp/stats | ip netns exec "$ns" dpdk-telemetry.py -f "$ns" 2>/dev/null |
