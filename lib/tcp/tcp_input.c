@@ -169,7 +169,7 @@ syn_options(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_seg *s,
 		c->rcv_wscale = 0;
 	}
 	if (c->ts_ok)
-		c->ts_recent = o->tsval;
+		tcp_ts_recent_set(w, c, o->tsval);
 	c->snd_mss = tcp_mss_for(w, c);
 	c->cwnd = initial_cwnd(c->snd_mss);
 }
@@ -296,7 +296,7 @@ cookie_conn(struct dtcp_worker *w, struct dtcp_tcb *l, const struct dtcp_seg *s,
 	c->ws_ok = c->ts_ok && (optbits & 0xf) != TCP_COOKIE_WS_NONE;
 	c->snd_wscale = c->ws_ok ? (optbits & 0xf) : 0;
 	c->rcv_wscale = c->ws_ok ? w->tcp->rcv_wscale : 0;
-	c->ts_recent = o->tsval;
+	tcp_ts_recent_set(w, c, o->tsval);
 	c->snd_mss = tcp_mss_for(w, c);
 	c->cwnd = initial_cwnd(c->snd_mss);
 	c->snd_wnd = (uint32_t)s->wnd << c->snd_wscale;
@@ -513,6 +513,14 @@ synsent_input(struct dtcp_worker *w, struct dtcp_tcb *c, struct rte_mbuf *m, str
 	dtcp_rx_drop(w, m, DTCP_CTR_tcp_syn_rx);
 }
 
+#define TS_RECENT_LIFE_NS (24ull * 86400 * 1000000000)
+
+static bool
+ts_recent_valid(const struct dtcp_worker *w, const struct dtcp_tcb *c)
+{
+	return w->now_ns - c->ts_recent_ns <= TS_RECENT_LIFE_NS;
+}
+
 /*
  * RFC 7323 §5.3: PAWS, before the sequence number check. A segment with
  * an older TSval than TS.Recent is an old duplicate.
@@ -520,14 +528,14 @@ synsent_input(struct dtcp_worker *w, struct dtcp_tcb *c, struct rte_mbuf *m, str
 static enum verdict
 check_paws(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_seg *s, enum dtcp_ctr *why)
 {
-	(void)w;
 	if (!c->ts_ok || has(s, RTE_TCP_RST_FLAG))
 		return V_CONTINUE;
 	if (!s->opt.ts_ok) {
 		*why = DTCP_CTR_tcp_ts_missing;
 		return V_DROP;
 	}
-	if (seq_lt(s->opt.tsval, c->ts_recent)) {
+	/* RFC 7323 §5.5: after 24 days idle TS.Recent says nothing any more. */
+	if (seq_lt(s->opt.tsval, c->ts_recent) && ts_recent_valid(w, c)) {
 		*why = DTCP_CTR_tcp_paws_rejected;
 		return V_DROP_ACK;
 	}
@@ -705,8 +713,9 @@ check_ack(struct dtcp_worker *w, struct dtcp_tcb *c, struct rte_mbuf *m, const s
 		/* A zero-window probe answered: the peer lives (RFC 9293 §3.8.6.1),
 		 * so probing goes on without counting against the retries. */
 		c->retries = 0;
-	/* Window update from the newest segment only (SND.WL1, SND.WL2). */
-	if (seq_lt(c->snd_wl1, s->seq) || (c->snd_wl1 == s->seq && seq_leq(c->snd_wl2, s->ack))) {
+	/* Window update from the newest segment only (SND.WL1, SND.WL2), never from an old ACK. */
+	if (seq_leq(c->snd_una, s->ack) &&
+	    (seq_lt(c->snd_wl1, s->seq) || (c->snd_wl1 == s->seq && seq_leq(c->snd_wl2, s->ack)))) {
 		uint32_t wnd = (uint32_t)s->wnd << c->snd_wscale;
 
 		if (wnd > c->snd_wnd)
@@ -908,9 +917,9 @@ conn_input(struct dtcp_worker *w, struct dtcp_tcb *c, struct rte_mbuf *m, struct
 	c->last_rx_ns = w->now_ns;
 	c->ka_probes = 0;
 	/* RFC 7323 §4.3: TS.Recent from a segment that covers the last ACK we sent. */
-	if (c->ts_ok && s->opt.ts_ok && seq_geq(s->opt.tsval, c->ts_recent) &&
-	    seq_leq(s->seq, c->last_ack_sent))
-		c->ts_recent = s->opt.tsval;
+	if (c->ts_ok && s->opt.ts_ok && seq_leq(s->seq, c->last_ack_sent) &&
+	    (seq_geq(s->opt.tsval, c->ts_recent) || !ts_recent_valid(w, c)))
+		tcp_ts_recent_set(w, c, s->opt.tsval);
 	/* sixth: check the URG bit (RFC 6093: urgent data stays in line) */
 	if (has(s, RTE_TCP_URG_FLAG))
 		ctr_inc(w, DTCP_CTR_tcp_urg_rx);

@@ -178,6 +178,7 @@ struct dtcp_tcb {
 	uint32_t rcv_nxt, rcv_adv, irs; /* rcv_adv: right edge we advertised */
 	uint32_t last_ack_sent;
 	uint32_t ts_recent, ts_offset;
+	uint64_t ts_recent_ns;        /* when TS.Recent was taken (RFC 7323 §5.5) */
 	uint16_t snd_mss;             /* payload per segment, options subtracted */
 	uint16_t peer_mss;
 	uint32_t snd_buf, rcv_buf;    /* bytes: send queue limit, receive window */
@@ -316,6 +317,13 @@ bool tcp_cookie_check(const struct dtcp_worker *w, const struct dtcp_flow_key *k
 #define TCP_COOKIE_OPT_MASK 0x3f
 #define TCP_COOKIE_WS_NONE 0xf
 #define TCP_COOKIE_SACK 0x10
+
+static inline void
+tcp_ts_recent_set(const struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t tsval)
+{
+	c->ts_recent = tsval;
+	c->ts_recent_ns = w->now_ns;
+}
 
 /* tcp_opts.c */
 /* Parse options of a header with hlen bytes; false when malformed. */
