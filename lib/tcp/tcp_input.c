@@ -256,6 +256,20 @@ send_cookie(struct dtcp_worker *w, struct dtcp_tcb *l, const struct dtcp_seg *s)
 	l->cookie_until_ns = w->now_ns + (2ull << 6) * 1000000000ull;
 }
 
+/* An established passive connection waits for dtcp_accept(); the listener hears of it. */
+static void
+accept_q_push(struct dtcp_worker *w, struct dtcp_tcb *l, struct dtcp_tcb *c)
+{
+	c->in_accept_q = true;
+	if (l->acc_tail != NULL)
+		l->acc_tail->acc_next = c;
+	else
+		l->acc_head = c;
+	l->acc_tail = c;
+	l->acc_count++;
+	tcp_event(w, l, EV_ACCEPTABLE);
+}
+
 /*
  * An ACK that carries a valid cookie becomes an established connection.
  * NULL with *why: a bad cookie (answered with RST by the caller), or no
@@ -315,14 +329,7 @@ cookie_conn(struct dtcp_worker *w, struct dtcp_tcb *l, const struct dtcp_seg *s,
 	ctr_inc(w, DTCP_CTR_tcp_passive_open);
 	ctr_inc(w, DTCP_CTR_tcp_established);
 	c->parent = l;
-	c->in_accept_q = true;
-	if (l->acc_tail != NULL)
-		l->acc_tail->acc_next = c;
-	else
-		l->acc_head = c;
-	l->acc_tail = c;
-	l->acc_count++;
-	tcp_event(w, l, EV_ACCEPTABLE);
+	accept_q_push(w, l, c);
 	if (c->keepalive)
 		tcp_keepalive_arm(w, c);
 	return c;
@@ -427,14 +434,7 @@ established(struct dtcp_worker *w, struct dtcp_tcb *c)
 		if (l->acc_count >= l->acc_max)
 			return false;
 		l->syn_count--;
-		c->in_accept_q = true;
-		if (l->acc_tail != NULL)
-			l->acc_tail->acc_next = c;
-		else
-			l->acc_head = c;
-		l->acc_tail = c;
-		l->acc_count++;
-		tcp_event(w, l, EV_ACCEPTABLE);
+		accept_q_push(w, l, c);
 	} else {
 		tcp_event(w, c, EV_CONNECTED);
 	}

@@ -45,6 +45,18 @@ rto_backoff(struct dtcp_worker *w, struct dtcp_tcb *c)
 	c->rto_ms = (uint32_t)RTE_MIN(2ull * c->rto_ms, (uint64_t)w->cfg.tcp_rto_max_ms);
 }
 
+/* Send from SND.NXT even into a zero window: a timeout must put a byte on the wire. */
+static void
+output_past_window(struct dtcp_worker *w, struct dtcp_tcb *c)
+{
+	uint32_t saved = c->snd_wnd;
+
+	if (saved == 0)
+		c->snd_wnd = 1;
+	tcp_output(w, c);
+	c->snd_wnd = saved;
+}
+
 static void
 rtx_fire(struct dtcp_worker *w, struct dtcp_tcb *c)
 {
@@ -88,15 +100,7 @@ rtx_fire(struct dtcp_worker *w, struct dtcp_tcb *c)
 		 * with one byte past the window (RFC 9293 §3.8.6.1). */
 		if (!seq_lt(c->snd_nxt, data_end))
 			return;
-		if (c->snd_wnd == 0) {
-			uint32_t saved = c->snd_wnd;
-
-			c->snd_wnd = 1;
-			tcp_output(w, c);
-			c->snd_wnd = saved;
-		} else {
-			tcp_output(w, c);
-		}
+		output_past_window(w, c);
 		rto_backoff(w, c);
 		tcp_rtx_arm(w, c);
 		return;
@@ -116,16 +120,7 @@ rtx_fire(struct dtcp_worker *w, struct dtcp_tcb *c)
 	rto_backoff(w, c);
 	ctr_inc(w, DTCP_CTR_tcp_rto);
 	ctr_inc(w, DTCP_CTR_tcp_rexmit);
-	/* Past the peer's window too: the timeout must retransmit something. */
-	if (c->snd_wnd == 0) {
-		uint32_t saved = c->snd_wnd;
-
-		c->snd_wnd = 1;
-		tcp_output(w, c);
-		c->snd_wnd = saved;
-	} else {
-		tcp_output(w, c);
-	}
+	output_past_window(w, c);
 	tcp_rtx_arm(w, c);
 }
 
