@@ -47,6 +47,8 @@ dtcp_config_defaults(struct dtcp_config *cfg)
 	cfg->tcp_syn_backlog = 1024;
 	cfg->tcp_accept_backlog = 1024;
 	cfg->tcp_mbufs_max = 16384;
+	cfg->tcp_ooo_conns = 4096;
+	cfg->tcp_ooo_segs = 32;
 	cfg->tcp_sndbuf = 262144;
 	cfg->tcp_rcvbuf = 262144;
 	cfg->tcp_port_min = 32768;
@@ -111,6 +113,8 @@ static const struct key keys[] = {
 	{ "tcp", "syn_backlog", K_U32, F(tcp_syn_backlog), 1, 1u << 20 },
 	{ "tcp", "accept_backlog", K_U32, F(tcp_accept_backlog), 1, 1u << 20 },
 	{ "tcp", "mbufs_max",   K_U32, F(tcp_mbufs_max), 64, 1u << 26 },
+	{ "tcp", "ooo_conns",   K_U32, F(tcp_ooo_conns), 0, 1u << 24 },
+	{ "tcp", "ooo_segs",    K_U16, F(tcp_ooo_segs), 1, DTCP_OOO_MAX },
 	{ "tcp", "sndbuf",      K_U32, F(tcp_sndbuf), 2048, 1u << 30 },
 	{ "tcp", "rcvbuf",      K_U32, F(tcp_rcvbuf), 2048, 1u << 30 },
 	{ "tcp", "port_min",    K_U16, F(tcp_port_min), 1, 65535 },

@@ -767,6 +767,132 @@ check_ack(struct dtcp_worker *w, struct dtcp_tcb *c, struct rte_mbuf *m, const s
 	return V_CONTINUE;
 }
 
+/* Move the chain m of len bytes behind the receive queue (the budget was taken already). */
+static bool
+rcv_q_append(struct dtcp_tcb *c, struct rte_mbuf *m, uint32_t len)
+{
+	if (c->rcv_q != NULL && rte_pktmbuf_chain(c->rcv_q, m) != 0)
+		return false;
+	if (c->rcv_q == NULL)
+		c->rcv_q = m;
+	c->rcv_q_bytes += len;
+	c->rcv_q_mbufs += m->nb_segs;
+	return true;
+}
+
+/*
+ * Keep [seq, seq + len) until the hole before it fills. Bytes held
+ * already win: the newcomer is cut to what is new, ranges it covers whole
+ * are replaced. At most ooo_segs ranges, so a crafted flood of overlaps
+ * costs a bounded walk per segment. Consumes m, counted.
+ */
+static void
+ooo_insert(struct dtcp_worker *w, struct dtcp_tcb *c, struct rte_mbuf *m, uint32_t seq,
+	   uint32_t len)
+{
+	struct dtcp_tcp *t = w->tcp;
+	struct dtcp_ooo *o = c->ooo;
+	uint32_t end = seq + len;
+	unsigned i = 0, j, covered = 0;
+
+	if (o == NULL) {
+		if (t->ooos == NULL || rte_mempool_get(t->ooos, (void **)&o) != 0) {
+			dtcp_rx_drop(w, m, DTCP_CTR_tcp_ooo_full);
+			return;
+		}
+		o->n = 0;
+		c->ooo = o;
+	}
+	/* The first range that ends after our start. */
+	while (i < o->n && seq_leq(o->seg[i].seq + o->seg[i].len, seq))
+		i++;
+	if (i < o->n && seq_leq(o->seg[i].seq, seq)) {
+		uint32_t cut = o->seg[i].seq + o->seg[i].len - seq;
+
+		if (cut >= len) {
+			dtcp_rx_drop(w, m, DTCP_CTR_tcp_ooo_dup);
+			return;
+		}
+		m = chain_trim_front(m, cut);
+		seq += cut;
+		len -= cut;
+		i++;
+	}
+	/* Ranges we cover whole, then a range we run into. */
+	j = i;
+	while (j < o->n && seq_leq(o->seg[j].seq + o->seg[j].len, end))
+		j++;
+	covered = j - i;
+	if (j < o->n && seq_lt(o->seg[j].seq, end)) {
+		len = o->seg[j].seq - seq;
+		if (len == 0) {
+			dtcp_rx_drop(w, m, DTCP_CTR_tcp_ooo_dup);
+			return;
+		}
+		chain_trim_back(m, len);
+	}
+	if (o->n - covered + 1 > w->cfg.tcp_ooo_segs ||
+	    t->mbufs_held + m->nb_segs > w->cfg.tcp_mbufs_max) {
+		dtcp_rx_drop(w, m, o->n - covered + 1 > w->cfg.tcp_ooo_segs ? DTCP_CTR_tcp_ooo_full
+									    : DTCP_CTR_tcp_rcv_no_mbufs);
+		return;
+	}
+	for (unsigned k = i; k < j; k++) {
+		t->mbufs_held -= o->seg[k].m->nb_segs;
+		c->ooo_mbufs -= o->seg[k].m->nb_segs;
+		rte_pktmbuf_free(o->seg[k].m);
+	}
+	/* One slot at i for the newcomer, where the covered ones were. */
+	memmove(&o->seg[i + 1], &o->seg[j], (o->n - j) * sizeof(o->seg[0]));
+	o->n = (uint16_t)(o->n - covered + 1);
+	o->seg[i].seq = seq;
+	o->seg[i].len = len;
+	o->seg[i].m = m;
+	t->mbufs_held += m->nb_segs;
+	c->ooo_mbufs += m->nb_segs;
+	ctr_inc(w, DTCP_CTR_tcp_ooo_queued);
+}
+
+/* RCV.NXT moved: hand on what now follows it in order. */
+static void
+ooo_pull(struct dtcp_worker *w, struct dtcp_tcb *c)
+{
+	struct dtcp_ooo *o = c->ooo;
+	unsigned i = 0;
+
+	while (i < o->n && seq_leq(o->seg[i].seq, c->rcv_nxt)) {
+		struct rte_mbuf *m = o->seg[i].m;
+		uint32_t cut = c->rcv_nxt - o->seg[i].seq;
+		uint16_t segs = m->nb_segs;
+
+		c->ooo_mbufs -= segs;
+		if (cut >= o->seg[i].len) {
+			w->tcp->mbufs_held -= segs;
+			rte_pktmbuf_free(m);
+		} else {
+			uint32_t len = o->seg[i].len - cut;
+
+			m = chain_trim_front(m, cut);
+			w->tcp->mbufs_held -= segs - m->nb_segs;
+			if (!rcv_q_append(c, m, len)) {
+				/* The receive chain is full of segments: give this range up,
+				 * unacknowledged, so the peer sends it again. */
+				w->tcp->mbufs_held -= m->nb_segs;
+				rte_pktmbuf_free(m);
+				i++;
+				break;
+			}
+			c->rcv_nxt += len;
+			ctr_inc(w, DTCP_CTR_tcp_ooo_filled);
+		}
+		i++;
+	}
+	memmove(&o->seg[0], &o->seg[i], (o->n - i) * sizeof(o->seg[0]));
+	o->n = (uint16_t)(o->n - i);
+	if (o->n == 0)
+		tcp_ooo_free(w, c);
+}
+
 /*
  * §3.10.7.4 seventh and eighth: the segment text, then the FIN bit.
  * m is the payload (header already stripped). Consumes m.
@@ -790,10 +916,12 @@ text_and_fin(struct dtcp_worker *w, struct dtcp_tcb *c, struct rte_mbuf *m, stru
 		s->len -= dup;
 		owe_ack(w, c);
 	}
-	if (s->len > 0 && s->seq == c->rcv_nxt && s->len > wnd) {
-		if (wnd > 0)
-			chain_trim_back(m, wnd);
-		s->len = wnd;
+	if (s->len > 0 && seq_gt(s->seq + s->len, c->rcv_nxt + wnd)) {
+		uint32_t keep = seq_lt(s->seq, c->rcv_nxt + wnd) ? c->rcv_nxt + wnd - s->seq : 0;
+
+		if (keep > 0)
+			chain_trim_back(m, keep);
+		s->len = keep;
 		fin = false;
 		owe_ack(w, c);
 	}
@@ -811,9 +939,18 @@ text_and_fin(struct dtcp_worker *w, struct dtcp_tcb *c, struct rte_mbuf *m, stru
 		return;
 	}
 	if ((s->len > 0 || fin) && s->seq != c->rcv_nxt) {
-		/* A hole before it: no reassembly queue yet, so ask again with a duplicate ACK. */
+		/* A hole before it: keep it, and say at once what is missing
+		 * with a duplicate ACK (RFC 5681 §4.2). */
 		owe_ack(w, c);
-		dtcp_rx_drop(w, m, DTCP_CTR_tcp_out_of_order);
+		if (fin) {
+			c->ooo_fin = true;
+			c->ooo_fin_seq = s->seq + s->len;
+		}
+		if (s->len > 0) {
+			ooo_insert(w, c, m, s->seq, s->len);
+			return;
+		}
+		dtcp_rx_drop(w, m, DTCP_CTR_tcp_ooo_queued);
 		return;
 	}
 	if (s->len > 0) {
@@ -833,6 +970,11 @@ text_and_fin(struct dtcp_worker *w, struct dtcp_tcb *c, struct rte_mbuf *m, stru
 		owe_ack(w, c);
 		end = DTCP_CTR_tcp_data_rx;
 		m = NULL;
+		if (c->ooo != NULL)
+			ooo_pull(w, c);
+		/* A FIN that waited behind the hole just filled. */
+		if (c->ooo_fin && c->rcv_nxt == c->ooo_fin_seq)
+			fin = true;
 	}
 	if (fin) {
 		c->rcv_nxt++;

@@ -172,6 +172,7 @@ struct dtcp_tcb {
 	bool ws_ok : 1;               /* window scaling offered (SYN-SENT) or agreed */
 	bool syn_rexmit : 1;          /* the SYN or SYN-ACK was sent more than once */
 	bool rcv_paused : 1;          /* the application holds DTCP_EV_DATA back */
+	bool ooo_fin : 1;             /* a FIN arrived beyond RCV.NXT */
 
 	uint32_t snd_una, snd_nxt, snd_max, snd_wnd, max_snd_wnd;
 	uint32_t snd_wl1, snd_wl2, iss;
@@ -196,6 +197,10 @@ struct dtcp_tcb {
 	struct rte_mbuf *rcv_q;
 	uint32_t rcv_q_bytes;
 	uint32_t rcv_q_mbufs;
+	/* Received beyond RCV.NXT, waiting for the hole before it. */
+	struct dtcp_ooo *ooo;
+	uint32_t ooo_mbufs;
+	uint32_t ooo_fin_seq;         /* where the peer's FIN sits, when ooo_fin */
 
 	/* Retransmission (RFC 6298), keepalive (RFC 1122 §4.2.3.6). */
 	struct dtcp_timer rtx_timer;
@@ -237,6 +242,19 @@ struct dtcp_tcb {
 };
 
 /*
+ * The out-of-order queue of one connection: disjoint byte ranges sorted
+ * by sequence number, each an mbuf chain. A fixed small array, so the
+ * work a segment can cause is bounded however the peer overlaps them.
+ */
+struct dtcp_ooo {
+	uint16_t n;
+	struct {
+		uint32_t seq, len;
+		struct rte_mbuf *m;
+	} seg[DTCP_OOO_MAX];
+};
+
+/*
  * TIME-WAIT (RFC 9293 §3.6.1) in a record of its own, so that millions
  * fit: what it takes to re-ACK a FIN, check PAWS and judge a new SYN.
  * They wait 2 MSL each, all the same length: a FIFO in expiry order.
@@ -266,6 +284,7 @@ struct dtcp_tcp {
 	struct rte_hash *listeners;   /* dtcp_listen_key -> listener TCB */
 	struct rte_mempool *tcbs;
 	struct rte_mempool *tws;
+	struct rte_mempool *ooos;     /* out-of-order queues, NULL when ooo_conns is 0 */
 	uint32_t n_tcbs, n_tw;
 	uint64_t state_count[DTCP_TCP_STATE_MAX];
 	struct dtcp_tw *tw_head, *tw_tail; /* oldest first */
@@ -302,6 +321,7 @@ void tcp_enter_time_wait(struct dtcp_worker *w, struct dtcp_tcb *c);
 void tcp_tw_restart(struct dtcp_worker *w, struct dtcp_tw *tw);
 void tcp_tw_free(struct dtcp_worker *w, struct dtcp_tw *tw);
 void tcp_free_dead(struct dtcp_worker *w);
+void tcp_ooo_free(struct dtcp_worker *w, struct dtcp_tcb *c);
 
 /* tcp_secret.c: keyed functions of the 4-tuple (SipHash-2-4 from libsodium). */
 void tcp_secret_init(struct dtcp_worker *w);

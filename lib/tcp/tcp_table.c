@@ -88,6 +88,15 @@ dtcp_tcp_create(struct dtcp_worker *w, char *err, size_t errlen)
 			goto nomem;
 	}
 
+	if (cfg->tcp_ooo_conns > 0) {
+		snprintf(name, sizeof(name), "ooo_%u_%p", w->id, (void *)w);
+		t->ooos = rte_mempool_create(name, cfg->tcp_ooo_conns, sizeof(struct dtcp_ooo),
+					     0, 0, NULL, NULL, NULL, NULL, (int)rte_socket_id(),
+					     RTE_MEMPOOL_F_SP_PUT | RTE_MEMPOOL_F_SC_GET);
+		if (t->ooos == NULL)
+			goto nomem;
+	}
+
 	mss = cfg->tcp_mss != 0 ? cfg->tcp_mss : (uint16_t)(w->mtu - 40);
 	t->our_mss = RTE_MIN(mss, (uint16_t)(w->mtu - 40));
 	/* RFC 7323 §2.2: the smallest shift that lets the buffer be advertised. */
@@ -134,11 +143,27 @@ rcv_q_free(struct dtcp_worker *w, struct dtcp_tcb *c)
 	c->rcv_q_bytes = 0;
 }
 
+void
+tcp_ooo_free(struct dtcp_worker *w, struct dtcp_tcb *c)
+{
+	struct dtcp_ooo *o = c->ooo;
+
+	if (o == NULL)
+		return;
+	for (unsigned i = 0; i < o->n; i++)
+		rte_pktmbuf_free(o->seg[i].m);
+	w->tcp->mbufs_held -= c->ooo_mbufs;
+	c->ooo_mbufs = 0;
+	rte_mempool_put(w->tcp->ooos, o);
+	c->ooo = NULL;
+}
+
 static void
 queues_free(struct dtcp_worker *w, struct dtcp_tcb *c)
 {
 	snd_q_free(w, c);
 	rcv_q_free(w, c);
+	tcp_ooo_free(w, c);
 }
 
 void
@@ -175,6 +200,7 @@ dtcp_tcp_destroy(struct dtcp_worker *w)
 	rte_hash_free(t->listeners);
 	rte_mempool_free(t->tcbs);
 	rte_mempool_free(t->tws);
+	rte_mempool_free(t->ooos);
 	rte_free(t);
 	w->tcp = NULL;
 }
@@ -290,6 +316,7 @@ tcp_tcb_release(struct dtcp_worker *w, struct dtcp_tcb *c)
 	dtcp_wheel_cancel(&w->wheel, &c->rtx_timer);
 	dtcp_wheel_cancel(&w->wheel, &c->aux_timer);
 	snd_q_free(w, c);
+	tcp_ooo_free(w, c);
 	/* What arrived in order before the end is still the application's to read. */
 	if (c->fn == NULL || c->orphan)
 		rcv_q_free(w, c);

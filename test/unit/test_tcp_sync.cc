@@ -188,7 +188,7 @@ enum class Out {
 	Accepted,           // an acceptable ACK: nothing to say
 	Delivered,          // text at RCV.NXT: DATA, ACK of it
 	TrimmedToWindow,    // text past the right edge cut there, the rest delivered
-	DupAckNoReassembly, // text or FIN beyond RCV.NXT: no reassembly queue yet, duplicate ACK
+	HeldOutOfOrder,     // text or FIN beyond RCV.NXT: held until the hole fills, duplicate ACK
 	FinTaken,           // the FIN at RCV.NXT: PEER_CLOSED, ACK, the next state
 	TextIgnored,        // after the peer's FIN there is no text (seventh step): nothing sent
 	TextIgnoredAcked,   // the same, past the right edge: trimmed first, and that owes an ACK
@@ -249,7 +249,7 @@ Out Expected(const Case &c)
 			return Out::AckAndDrop;
 		if (!TakesText(c.st))
 			return Out::TextIgnored;
-		return left ? Out::FinTaken : Out::DupAckNoReassembly;
+		return left ? Out::FinTaken : Out::HeldOutOfOrder;
 	case Kind::Data:
 		if (!InWindow(c.pos))
 			return Out::AckAndDrop;
@@ -257,7 +257,7 @@ Out Expected(const Case &c)
 			return c.pos == Pos::PastRightEdge ? Out::TextIgnoredAcked : Out::TextIgnored;
 		return left ? Out::Delivered
 		       : c.pos == Pos::PastRightEdge ? Out::TrimmedToWindow
-						     : Out::DupAckNoReassembly;
+						     : Out::HeldOutOfOrder;
 	}
 	return Out::AckAndDrop;
 }
@@ -325,7 +325,7 @@ std::string OutName(const Case &c, Out o)
 	case Out::Accepted: return "Accepted";
 	case Out::Delivered: return "Delivered";
 	case Out::TrimmedToWindow: return "TrimmedToWindow";
-	case Out::DupAckNoReassembly: return "DupAckNoReassemblyYet";
+	case Out::HeldOutOfOrder: return "HeldOutOfOrderDupAck";
 	case Out::FinTaken:
 		return c.st == St::Established ? "ToCloseWait"
 		       : c.st == St::FinWait1  ? "ToClosing"
@@ -553,13 +553,13 @@ TEST_P(TcpSyncMatrix, Segment)
 		rcv_ += n;
 		break;
 	}
-	case Out::DupAckNoReassembly:
-		// Current behaviour: no reassembly queue, so what lies beyond
-		// RCV.NXT is dropped and a duplicate ACK asks for the hole.
+	case Out::HeldOutOfOrder:
+		// What lies beyond RCV.NXT waits in the out-of-order queue and a
+		// duplicate ACK asks for the hole at once (RFC 5681 §4.2).
 		ASSERT_EQ(tx.size(), 1u);
 		ExpectAck(tx[0], rnxt);
 		EXPECT_TRUE(evs.empty()) << EventsString(evs);
-		EXPECT_EQ(moved, In(1, { { "tcp_out_of_order", 1 } }));
+		EXPECT_EQ(moved, In(1, { { "tcp_ooo_queued", 1 } }));
 		break;
 	case Out::FinTaken: {
 		ASSERT_EQ(tx.size(), 1u);
@@ -1047,7 +1047,7 @@ TEST_F(TcpSyncPaws, Established_OutOfOrderNewerTsval_NotRecorded)
 	Mark();
 	Inject(DataTs(kPeerTsval + 50, "later").seq(P(rcv_ + 100)));
 	ExpectAckEchoing(ExpectOneTx(), kPeerTsval);
-	EXPECT_EQ(Moved(), In(1, { { "tcp_out_of_order", 1 } }));
+	EXPECT_EQ(Moved(), In(1, { { "tcp_ooo_queued", 1 } }));
 	// Had +50 become TS.Recent, +3 would now fail PAWS.
 	ExpectDelivered(kPeerTsval + 3, "now", kPeerTsval + 3);
 }

@@ -14,6 +14,7 @@ extern "C" {
 
 #define DTCP_MAX_ADDRS 8
 #define DTCP_ARP_PENDING_MAX 16   /* hard cap of arp.pending_per_entry */
+#define DTCP_OOO_MAX 64           /* hard cap of tcp.ooo_segs */
 
 /* An interface address; host byte order. */
 struct dtcp_ifaddr {
@@ -69,6 +70,8 @@ struct dtcp_config {
 	uint32_t tcp_syn_backlog;     /* syn_backlog: SYN-RECEIVED connections per listener (default) */
 	uint32_t tcp_accept_backlog;  /* accept_backlog: established, not yet accepted, per listener (default) */
 	uint32_t tcp_mbufs_max;       /* mbufs_max: mbufs TCP may hold in send and receive queues per worker */
+	uint32_t tcp_ooo_conns;       /* ooo_conns: connections holding out-of-order data at once, per worker (0: none) */
+	uint16_t tcp_ooo_segs;        /* ooo_segs: out-of-order segments held per connection (<= DTCP_OOO_MAX) */
 	uint32_t tcp_sndbuf;          /* sndbuf: send buffer bytes per connection */
 	uint32_t tcp_rcvbuf;          /* rcvbuf: receive window bytes per connection */
 	uint16_t tcp_port_min;        /* port_min: first local port for active opens */
