@@ -30,17 +30,20 @@ seg_len(const struct dtcp_seg *s)
 	return s->len + (has(s, RTE_TCP_SYN_FLAG) ? 1 : 0) + (has(s, RTE_TCP_FIN_FLAG) ? 1 : 0);
 }
 
-/* Free leading bytes of a chain (for trimming duplicates); returns the new head. */
+/*
+ * Free leading bytes of a chain (n <= its length); returns the new head.
+ * The last segment stays, perhaps empty, so the result is never NULL.
+ */
 static struct rte_mbuf *
 chain_trim_front(struct rte_mbuf *m, uint32_t n)
 {
 	while (n > 0 && m != NULL) {
-		if (n < m->data_len) {
-			uint32_t pkt_len = m->pkt_len - n;
+		if (n < m->data_len || m->next == NULL) {
+			uint32_t k = RTE_MIN(n, (uint32_t)m->data_len);
 
-			m->data_off = (uint16_t)(m->data_off + n);
-			m->data_len = (uint16_t)(m->data_len - n);
-			m->pkt_len = pkt_len;
+			m->data_off = (uint16_t)(m->data_off + k);
+			m->data_len = (uint16_t)(m->data_len - k);
+			m->pkt_len -= k;
 			return m;
 		}
 		struct rte_mbuf *next = m->next;
@@ -1127,22 +1130,26 @@ void
 dtcp_tcp_input(struct dtcp_worker *w, struct rte_mbuf *m, const struct dtcp_ipv4_info *ip)
 {
 	const struct rte_tcp_hdr *th;
+	/* A reassembled datagram may split the header across segments: read
+	 * it into here then (rte_pktmbuf_read points into the mbuf otherwise). */
+	uint8_t hdr_buf[60];
 	struct dtcp_seg s;
 	uint64_t l4_csum = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
 	uint32_t hash;
 	void *v;
 
 	ctr_inc(w, DTCP_CTR_tcp_rx);
-	if (unlikely(m->pkt_len < sizeof(*th) || m->data_len < sizeof(*th))) {
+	if (unlikely(m->pkt_len < sizeof(*th))) {
 		dtcp_rx_drop(w, m, DTCP_CTR_tcp_too_short);
 		return;
 	}
-	th = rte_pktmbuf_mtod(m, const struct rte_tcp_hdr *);
+	th = rte_pktmbuf_read(m, 0, sizeof(*th), hdr_buf);
 	s.hlen = (uint16_t)((th->data_off >> 4) * 4);
-	if (unlikely(s.hlen < sizeof(*th) || s.hlen > m->pkt_len || s.hlen > m->data_len)) {
+	if (unlikely(s.hlen < sizeof(*th) || s.hlen > m->pkt_len)) {
 		dtcp_rx_drop(w, m, DTCP_CTR_tcp_too_short);
 		return;
 	}
+	th = rte_pktmbuf_read(m, 0, s.hlen, hdr_buf);
 	/* A checksum the PMD called good is trusted; "unknown" never is. */
 	if (l4_csum == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
 	    (l4_csum != RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
@@ -1169,7 +1176,10 @@ dtcp_tcp_input(struct dtcp_worker *w, struct rte_mbuf *m, const struct dtcp_ipv4
 	s.wnd = rte_be_to_cpu_16(th->rx_win);
 	s.flags = th->tcp_flags;
 	/* From here on m is the payload. */
-	rte_pktmbuf_adj(m, s.hlen);
+	if (likely(s.hlen <= m->data_len))
+		rte_pktmbuf_adj(m, s.hlen);
+	else
+		m = chain_trim_front(m, s.hlen);
 	s.len = m->pkt_len;
 
 	hash = tcp_flow_hash(w, &s.key);

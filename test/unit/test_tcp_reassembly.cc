@@ -193,4 +193,35 @@ TEST_F(TcpReassembly, Established_OverlapFlood_BoundedAndExact)
 	EXPECT_EQ(ExpectEvent(DTCP_EV_DATA).data, Stream(0, 1100));
 }
 
+// A reassembled datagram may cut the TCP header itself between two mbufs
+// (here after 24 of its 32 bytes): the segment is read whole all the same.
+TEST_F(TcpReassembly, Established_HeaderSplitAcrossFragments_Taken)
+{
+	ASSERT_NO_FATAL_FAILURE(Open());
+	for (uint32_t len : { 20u, 0u }) {
+		SCOPED_TRACE(len);
+		Seg s = Part(0, len);
+		uint64_t acks_before = Ctr(DTCP_CTR_tcp_ack_rx);
+
+		for (int i = 0; i < 12; i++)
+			s.nop();
+		Bytes frame = Frame(s);
+		Bytes l4(frame.begin() + 14 + 20, frame.end());
+		for (const Bytes &ip : Ipv4Fragments(kPeerIp, kOurIp, 6, l4, 24, (uint16_t)(7 + len)))
+			InjectOnly(EthFrame(kOurMac, kPeerMac, 0x0800, ip));
+		Poll();
+		if (len > 0) {
+			ExpectSeg(ExpectOneTx(), "A", O(snd_), P(rcv_ + len), (uint16_t)kRcvBuf);
+			EXPECT_EQ(ExpectEvent(DTCP_EV_DATA).data, Stream(0, len));
+			rcv_ += len;
+		} else {
+			ExpectNoTx();
+			ExpectNoEvents();
+			EXPECT_EQ(Ctr(DTCP_CTR_tcp_ack_rx), acks_before + 1) << "a bare ACK, taken";
+		}
+	}
+	EXPECT_EQ(Ctr(DTCP_CTR_ip_reassembled), 2u);
+	EXPECT_EQ(Ctr(DTCP_CTR_tcp_too_short), 0u);
+}
+
 } // namespace
