@@ -287,11 +287,16 @@ tcp_send_syn(struct dtcp_worker *w, struct dtcp_tcb *c)
 		 wnd, n, NULL, 0, 0);
 }
 
-/* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
+/*
+ * <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, where SND.NXT is the highest we ever
+ * sent (snd_max): after a timeout snd_nxt goes back to SND.UNA to resend,
+ * but the peer's RCV.NXT may be past it already, and an ACK below that
+ * would be unacceptable to it (§3.10.7.4 first check) and never read.
+ */
 void
 tcp_send_ack(struct dtcp_worker *w, struct dtcp_tcb *c)
 {
-	tcb_send(w, c, c->snd_nxt, 0, 0);
+	tcb_send(w, c, c->snd_max, 0, 0);
 }
 
 /* A keepalive probe: one sequence number below SND.UNA, so the peer must answer with an ACK. */

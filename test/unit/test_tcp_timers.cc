@@ -384,6 +384,26 @@ TEST_F(TcpTimers, Established_DataUnacked_RtoBacksOffToMaxThenTimesOut)
 	Quiet(10 * 60 * kSecond);
 }
 
+// After a timeout we resend from SND.UNA, but a bare ACK still carries the
+// highest SEQ sent: the peer may have received more than SND.UNA (its ACK
+// was lost), and an ACK below its RCV.NXT would be unacceptable to it and
+// never read (§3.10.7.4), which between two recovering peers is a deadlock.
+TEST_F(TcpTimers, Established_AckWhileResending_CarriesHighestSeqSent)
+{
+	Start();
+	ASSERT_NO_FATAL_FAILURE(OpenActiveAfter(100000));
+	Queue(3 * 1460);
+	Poll();
+	ASSERT_EQ(TakeTx().size(), 3u);
+	ExpectData(TxAt(300), "A", 1, 1460);
+	EXPECT_EQ(Info().snd_nxt, O(1461));
+	// One byte from the peer that acknowledges nothing new.
+	Inject(Seg().ack().seq(P(rcv_)).ack_(O(1)).win(kPeerWin).data("x"));
+	rcv_ += 1;
+	ExpectSeg(ExpectOneTx(), "A", O(1 + 3 * 1460), P(rcv_), WinField(cfg_.tcp_rcvbuf));
+	ExpectEvent(DTCP_EV_DATA);
+}
+
 // RFC 6298 §5.3: an ACK of new data restarts the timer with the current RTO;
 // §5.2: once everything is acknowledged the timer is off.
 TEST_F(TcpTimers, Established_AckOfNewData_RestartsTimerThenStopsIt)
