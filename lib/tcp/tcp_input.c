@@ -649,6 +649,24 @@ ack_advance(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_seg *s)
 		c->snd_nxt = c->snd_una;
 	if (data_acked > 0)
 		tcp_snd_q_drop(w, c, data_acked);
+	c->dupacks = 0;
+	if (c->in_recovery) {
+		uint32_t acked = data_acked;
+
+		if (!seq_lt(s->ack, c->recover)) {
+			/* RFC 6582 §3.2 step 3: a full ACK ends recovery, the window deflated. */
+			c->in_recovery = false;
+			c->cwnd = RTE_MIN(c->ssthresh,
+					  RTE_MAX(c->snd_max - c->snd_una, (uint32_t)c->snd_mss) +
+					  c->snd_mss);
+		} else {
+			/* A partial ACK: the next hole is lost too; resend it now, and
+			 * deflate by what was acknowledged, plus one segment. */
+			tcp_retransmit_una(w, c);
+			c->cwnd = (c->cwnd > acked ? c->cwnd - acked : 0) + c->snd_mss;
+		}
+		data_acked = 0; /* no growth from it below */
+	}
 	/* RFC 5681 §3.1: slow start by the bytes acknowledged (at most an SMSS), then
 	 * about an SMSS per RTT. A SYN or FIN acknowledged carries no data to count. */
 	if (data_acked > 0) {
@@ -668,6 +686,49 @@ ack_advance(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_seg *s)
 		c->want_writable = false;
 		tcp_event(w, c, EV_WRITABLE);
 	}
+	tcp_schedule_output(w, c);
+}
+
+/*
+ * RFC 5681 §2: a duplicate ACK acknowledges nothing new while data is
+ * outstanding, carries no data, no SYN or FIN, and leaves the window alone.
+ */
+static bool
+is_dupack(const struct dtcp_tcb *c, const struct dtcp_seg *s)
+{
+	return s->ack == c->snd_una && c->snd_max != c->snd_una && s->len == 0 &&
+	       !has(s, RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG) &&
+	       ((uint32_t)s->wnd << c->snd_wscale) == c->snd_wnd;
+}
+
+/*
+ * RFC 5681 §3.2 with RFC 6582 (NewReno): the third duplicate ACK resends
+ * the first unacknowledged segment and enters fast recovery, unless this
+ * is still the loss that an earlier recovery or timeout covers; each one
+ * after that stands for a segment that left the network.
+ */
+static void
+dupack(struct dtcp_worker *w, struct dtcp_tcb *c)
+{
+	ctr_inc(w, DTCP_CTR_tcp_dupack_rx);
+	if (c->in_recovery) {
+		c->cwnd += c->snd_mss;
+		tcp_schedule_output(w, c);
+		return;
+	}
+	if (++c->dupacks != 3)
+		return;
+	if (!seq_gt(c->snd_una, c->recover) && c->recover != 0) {
+		/* RFC 6582 §3.2 step 1: the same window's losses; no new recovery. */
+		return;
+	}
+	c->ssthresh = RTE_MAX((c->snd_max - c->snd_una) / 2, 2u * c->snd_mss);
+	c->recover = c->snd_max;
+	c->in_recovery = true;
+	ctr_inc(w, DTCP_CTR_tcp_fast_retransmit);
+	tcp_retransmit_una(w, c);
+	c->cwnd = c->ssthresh + 3u * c->snd_mss;
+	tcp_rtx_arm(w, c);
 	tcp_schedule_output(w, c);
 }
 
@@ -716,6 +777,8 @@ check_ack(struct dtcp_worker *w, struct dtcp_tcb *c, struct rte_mbuf *m, const s
 		/* A zero-window probe answered: the peer lives (RFC 9293 §3.8.6.1),
 		 * so probing goes on without counting against the retries. */
 		c->retries = 0;
+	else if (is_dupack(c, s))
+		dupack(w, c);
 	/* Window update from the newest segment only (SND.WL1, SND.WL2), never from an old ACK. */
 	if (seq_leq(c->snd_una, s->ack) &&
 	    (seq_lt(c->snd_wl1, s->seq) || (c->snd_wl1 == s->seq && seq_leq(c->snd_wl2, s->ack)))) {
@@ -783,6 +846,18 @@ rcv_q_append(struct dtcp_tcb *c, struct rte_mbuf *m, uint32_t len)
 	return true;
 }
 
+/* Range i and the one after it touch: make them one (when the chain allows). */
+static void
+ooo_join_next(struct dtcp_ooo *o, unsigned i)
+{
+	if (i + 1 >= o->n || o->seg[i].seq + o->seg[i].len != o->seg[i + 1].seq ||
+	    rte_pktmbuf_chain(o->seg[i].m, o->seg[i + 1].m) != 0)
+		return;
+	o->seg[i].len += o->seg[i + 1].len;
+	memmove(&o->seg[i + 1], &o->seg[i + 2], (o->n - i - 2) * sizeof(o->seg[0]));
+	o->n--;
+}
+
 /*
  * Keep [seq, seq + len) until the hole before it fills. Bytes held
  * already win: the newcomer is cut to what is new, ranges it covers whole
@@ -834,8 +909,22 @@ ooo_insert(struct dtcp_worker *w, struct dtcp_tcb *c, struct rte_mbuf *m, uint32
 		}
 		chain_trim_back(m, len);
 	}
-	if (o->n - covered + 1 > w->cfg.tcp_ooo_segs ||
-	    t->mbufs_held + m->nb_segs > w->cfg.tcp_mbufs_max) {
+	if (t->mbufs_held + m->nb_segs > w->cfg.tcp_mbufs_max) {
+		dtcp_rx_drop(w, m, DTCP_CTR_tcp_rcv_no_mbufs);
+		return;
+	}
+	/* Right behind the range before it (the common case: one hole, and
+	 * everything after it arriving in order): one range grows. */
+	if (covered == 0 && i > 0 && o->seg[i - 1].seq + o->seg[i - 1].len == seq &&
+	    rte_pktmbuf_chain(o->seg[i - 1].m, m) == 0) {
+		t->mbufs_held += m->nb_segs;
+		c->ooo_mbufs += m->nb_segs;
+		o->seg[i - 1].len += len;
+		ooo_join_next(o, i - 1);
+		ctr_inc(w, DTCP_CTR_tcp_ooo_queued);
+		return;
+	}
+	if (o->n - covered + 1 > w->cfg.tcp_ooo_segs) {
 		dtcp_rx_drop(w, m, o->n - covered + 1 > w->cfg.tcp_ooo_segs ? DTCP_CTR_tcp_ooo_full
 									    : DTCP_CTR_tcp_rcv_no_mbufs);
 		return;
@@ -853,6 +942,7 @@ ooo_insert(struct dtcp_worker *w, struct dtcp_tcb *c, struct rte_mbuf *m, uint32
 	o->seg[i].m = m;
 	t->mbufs_held += m->nb_segs;
 	c->ooo_mbufs += m->nb_segs;
+	ooo_join_next(o, i);
 	ctr_inc(w, DTCP_CTR_tcp_ooo_queued);
 }
 

@@ -352,6 +352,25 @@ tcp_rtx_arm(struct dtcp_worker *w, struct dtcp_tcb *c)
 }
 
 void
+tcp_retransmit_una(struct dtcp_worker *w, struct dtcp_tcb *c)
+{
+	uint32_t data_end = c->snd_q_seq + c->snd_q_bytes;
+
+	ctr_inc(w, DTCP_CTR_tcp_rexmit);
+	c->total_retrans++;
+	c->rtt_timing = false;
+	if (seq_lt(c->snd_una, data_end)) {
+		uint32_t len = RTE_MIN(data_end - c->snd_una, (uint32_t)c->snd_mss);
+		bool fin = c->fin_queued && c->snd_una + len == data_end &&
+			   seq_gt(c->snd_max, data_end);
+
+		tcb_send(w, c, c->snd_una, (uint8_t)(fin ? RTE_TCP_FIN_FLAG : 0), len);
+	} else if (c->fin_queued && seq_gt(c->snd_max, data_end)) {
+		tcb_send(w, c, data_end, RTE_TCP_FIN_FLAG, 0);
+	}
+}
+
+void
 tcp_snd_q_drop(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t bytes)
 {
 	while (bytes > 0 && c->snd_q != NULL) {

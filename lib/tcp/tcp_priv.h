@@ -173,6 +173,7 @@ struct dtcp_tcb {
 	bool syn_rexmit : 1;          /* the SYN or SYN-ACK was sent more than once */
 	bool rcv_paused : 1;          /* the application holds DTCP_EV_DATA back */
 	bool ooo_fin : 1;             /* a FIN arrived beyond RCV.NXT */
+	bool in_recovery : 1;         /* fast recovery (RFC 5681 §3.2, RFC 6582) */
 
 	uint32_t snd_una, snd_nxt, snd_max, snd_wnd, max_snd_wnd;
 	uint32_t snd_wl1, snd_wl2, iss;
@@ -184,6 +185,8 @@ struct dtcp_tcb {
 	uint16_t peer_mss;
 	uint32_t snd_buf, rcv_buf;    /* bytes: send queue limit, receive window */
 	uint32_t cwnd, ssthresh;
+	uint32_t recover;             /* RFC 6582: SND.MAX when fast recovery began */
+	uint8_t dupacks;              /* duplicate ACKs in a row (RFC 5681 §2) */
 
 	/* Send queue. */
 	struct rte_mbuf *snd_q, *snd_q_tail;
@@ -376,6 +379,8 @@ void tcp_rtx_arm(struct dtcp_worker *w, struct dtcp_tcb *c);
 uint32_t tcp_rcv_wnd(const struct dtcp_tcb *c);
 uint16_t tcp_mss_for(const struct dtcp_worker *w, const struct dtcp_tcb *c);
 void tcp_snd_q_drop(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t bytes);
+/* Resend the first unacknowledged segment (or the FIN), SND.NXT untouched. */
+void tcp_retransmit_una(struct dtcp_worker *w, struct dtcp_tcb *c);
 
 /* tcp_timer.c */
 uint64_t tcp_deadline_tick(const struct dtcp_worker *w, uint64_t after_ns);

@@ -110,7 +110,11 @@ rtx_fire(struct dtcp_worker *w, struct dtcp_tcb *c)
 		tcp_conn_close(w, c, c->soft_error != 0 ? c->soft_error : -ETIMEDOUT);
 		return;
 	}
-	/* RFC 5681 §3.1 (7.4): the loss window, and go back to SND.UNA. */
+	/* RFC 5681 §3.1 (7.4): the loss window, and go back to SND.UNA; a
+	 * recovery under way is over, and what was sent so far is covered. */
+	c->in_recovery = false;
+	c->dupacks = 0;
+	c->recover = c->snd_max;
 	c->ssthresh = RTE_MAX((c->snd_max - c->snd_una) / 2, 2u * c->snd_mss);
 	c->cwnd = c->snd_mss;
 	c->snd_nxt = c->snd_una;

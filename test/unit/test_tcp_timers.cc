@@ -404,6 +404,47 @@ TEST_F(TcpTimers, Established_AckWhileResending_CarriesHighestSeqSent)
 	ExpectEvent(DTCP_EV_DATA);
 }
 
+// RFC 5681 §3.2 and RFC 6582: the third duplicate ACK resends the first
+// unacknowledged segment at once and enters fast recovery (ssthresh half
+// the flight, cwnd ssthresh + 3 SMSS); a partial ACK resends the next hole
+// and deflates; a full ACK ends recovery with cwnd back at ssthresh.
+TEST_F(TcpTimers, Established_ThreeDupAcks_FastRetransmitThenNewRenoRecovery)
+{
+	Start();
+	ASSERT_NO_FATAL_FAILURE(OpenActiveAfter(100000));
+	Queue(5 * 1460);
+	Poll();
+	ASSERT_EQ(TakeTx().size(), 5u);
+	AckUpTo(1461);
+	ExpectNoTx();
+	for (int k = 1; k <= 2; k++) {
+		Inject(PeerAck());
+		ExpectNoTx();
+	}
+	Inject(PeerAck());
+	ExpectData(ExpectOneTx(), "A", 1461, 1460);
+	struct dtcp_conn_info i = Info();
+	EXPECT_EQ(i.ssthresh, 2920u) << "max(FlightSize / 2, 2 * SMSS), FlightSize 4 segments";
+	EXPECT_EQ(i.cwnd, 2920u + 3 * 1460) << "ssthresh + 3 * SMSS";
+	EXPECT_EQ(i.snd_nxt, O(1 + 5 * 1460)) << "nothing rewound";
+	EXPECT_EQ(CtrSinceMark(DTCP_CTR_tcp_fast_retransmit), 1u);
+	EXPECT_EQ(CtrSinceMark(DTCP_CTR_tcp_dupack_rx), 3u);
+	EXPECT_EQ(CtrSinceMark(DTCP_CTR_tcp_rto), 0u);
+	// A fourth duplicate inflates the window by one segment, nothing to send.
+	Inject(PeerAck());
+	ExpectNoTx();
+	EXPECT_EQ(Info().cwnd, 2920u + 4 * 1460);
+	// Partial ACK: the next hole goes at once; cwnd less what was acked, plus one.
+	AckUpTo(2921);
+	ExpectData(ExpectOneTx(), "A", 2921, 1460);
+	EXPECT_EQ(Info().cwnd, 2920u + 4 * 1460);
+	// Full ACK: recovery over, cwnd = min(ssthresh, FlightSize + SMSS).
+	AckUpTo(1 + 5 * 1460);
+	ExpectNoTx();
+	EXPECT_EQ(Info().cwnd, 2920u);
+	Quiet(10 * kSecond);
+}
+
 // RFC 6298 §5.3: an ACK of new data restarts the timer with the current RTO;
 // §5.2: once everything is acknowledged the timer is off.
 TEST_F(TcpTimers, Established_AckOfNewData_RestartsTimerThenStopsIt)

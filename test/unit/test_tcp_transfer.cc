@@ -210,25 +210,25 @@ TEST(TcpTransfer, Matrix_16MiBEachWay_Loss0_Reorder1_Dup1)
 	Matrix(0, 5);
 }
 
-// Waits for fast retransmit and SACK recovery (issue 4): RTO-only recovery misses the bound.
-TEST(TcpTransfer, DISABLED_Matrix_16MiBEachWay_Loss1_Reorder1_Dup1)
+// Fast retransmit and NewReno recovery (RFC 5681, RFC 6582).
+TEST(TcpTransfer, Matrix_16MiBEachWay_Loss1_Reorder1_Dup1)
 {
 	Matrix(1, 15);
 }
 
-// Waits for fast retransmit and SACK recovery (issue 4): RTO-only recovery misses the bound.
-TEST(TcpTransfer, DISABLED_Matrix_16MiBEachWay_Loss5_Reorder1_Dup1)
+// Fast retransmit and NewReno recovery (RFC 5681, RFC 6582).
+TEST(TcpTransfer, Matrix_16MiBEachWay_Loss5_Reorder1_Dup1)
 {
 	Matrix(5, 60);
 }
 
-// Waits for fast retransmit and SACK recovery (issue 4): RTO-only recovery misses the bound.
-TEST(TcpTransfer, DISABLED_Matrix_16MiBEachWay_Loss10_Reorder1_Dup1)
+// Fast retransmit and NewReno recovery (RFC 5681, RFC 6582).
+TEST(TcpTransfer, Matrix_16MiBEachWay_Loss10_Reorder1_Dup1)
 {
 	Matrix(10, 120);
 }
 
-// Waits for fast retransmit and SACK recovery (issue 4): RTO-only recovery misses the bound.
+// Waits for SACK recovery (issue 4): NewReno repairs one hole per RTT and misses the bound.
 TEST(TcpTransfer, DISABLED_Matrix_16MiBEachWay_Loss20_Reorder1_Dup1)
 {
 	Matrix(20, 600);
