@@ -169,6 +169,7 @@ dtcp_connect(struct dtcp_worker *w, uint32_t raddr, uint16_t rport, uint32_t lad
 	c->snd_mss = tcp_mss_for(w, c);
 	c->ssthresh = UINT32_MAX / 2;
 	c->last_rx_ns = w->now_ns;
+	c->quickacks = TCP_QUICKACKS;
 	c->fn = fn;
 	c->user = user;
 	if (tcp_flow_add(w, &k, hash, c) != 0) {
@@ -559,14 +560,18 @@ tcp_deliver_events(struct dtcp_worker *w)
 		}
 		if ((bits & EV_DATA) && attached(c) && c->rcv_q != NULL) {
 			struct rte_mbuf *m = c->rcv_q;
-			uint32_t before = tcp_rcv_wnd(c);
+			uint32_t adv = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 
 			t->mbufs_held -= c->rcv_q_mbufs;
 			c->rcv_q = NULL;
 			c->rcv_q_bytes = 0;
 			c->rcv_q_mbufs = 0;
-			/* RFC 9293 §3.8.6.2.2: a window update once it opens by enough. */
-			if (!c->dead && tcp_rcv_wnd(c) - before >=
+			/*
+			 * RFC 9293 §3.8.6.2.2: a window update once the window can open
+			 * by enough, when what the peer was told has closed below half
+			 * the buffer; otherwise the next (perhaps delayed) ACK carries it.
+			 */
+			if (!c->dead && adv < c->rcv_buf / 2 && tcp_rcv_wnd(c) - adv >=
 			    RTE_MIN(c->rcv_buf / 2, (uint32_t)w->tcp->our_mss)) {
 				c->ack_now = true;
 				tcp_schedule_output(w, c);

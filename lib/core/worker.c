@@ -111,6 +111,7 @@ timer_fire(void *ctx, struct dtcp_timer *t)
 		return;
 	case DTCP_TIMER_TCP_RTX:
 	case DTCP_TIMER_TCP_AUX:
+	case DTCP_TIMER_TCP_DELACK:
 		dtcp_tcp_timer(w, t);
 		return;
 	}

@@ -24,6 +24,7 @@ enum dtcp_timer_kind {
 	DTCP_TIMER_ARP,
 	DTCP_TIMER_TCP_RTX,     /* SYN, SYN-ACK, data and FIN retransmission */
 	DTCP_TIMER_TCP_AUX,     /* keepalive, or FIN-WAIT-2 lifetime once closed */
+	DTCP_TIMER_TCP_DELACK,  /* a delayed ACK is due */
 };
 
 struct dtcp_arp;

@@ -113,6 +113,33 @@ owe_ack(struct dtcp_worker *w, struct dtcp_tcb *c)
 	tcp_schedule_output(w, c);
 }
 
+/*
+ * RFC 5681 §4.2, RFC 9293 §3.8.6.3: in-order data may wait for its ACK,
+ * at most delack_ms, and never past a second full-sized segment. An answer
+ * sent meanwhile carries the ACK and the wait ends.
+ */
+static void
+ack_in_order(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t len)
+{
+	uint32_t full = (uint32_t)w->tcp->our_mss - (c->ts_ok ? 12u : 0u);
+
+	c->delack_bytes += len;
+	/* Quick ACKs while the peer's window is small (the start, after a
+	 * loss): a delayed ACK there stalls a sender with one segment out. */
+	if (c->quickacks > 0) {
+		c->quickacks--;
+		owe_ack(w, c);
+		return;
+	}
+	if (w->cfg.tcp_delack_ms == 0 || c->delack_bytes >= 2 * full) {
+		owe_ack(w, c);
+		return;
+	}
+	if (!dtcp_timer_armed(&c->delack_timer))
+		dtcp_wheel_arm(&w->wheel, &c->delack_timer,
+			       tcp_deadline_tick(w, (uint64_t)w->cfg.tcp_delack_ms * 1000000));
+}
+
 /* RFC 6928: IW = min(10 MSS, max(2 MSS, 14600)). */
 static uint32_t
 initial_cwnd(uint16_t mss)
@@ -151,6 +178,7 @@ conn_init(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_flow_key 
 	c->ssthresh = UINT32_MAX / 2;
 	c->last_rx_ns = w->now_ns;
 	c->peer_mss = 536;
+	c->quickacks = TCP_QUICKACKS;
 }
 
 /* Options of a SYN against ours: each one only when both sides offer it. */
@@ -667,13 +695,15 @@ ack_advance(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_seg *s)
 		}
 		data_acked = 0; /* no growth from it below */
 	}
-	/* RFC 5681 §3.1: slow start by the bytes acknowledged (at most an SMSS), then
-	 * about an SMSS per RTT. A SYN or FIN acknowledged carries no data to count. */
+	/* RFC 5681 §3.1: slow start, then about an SMSS per RTT. A SYN or FIN
+	 * acknowledged carries no data to count. */
 	if (data_acked > 0) {
+		/* RFC 3465: by bytes acknowledged, so a delayed ACK of two
+		 * segments grows the window as two ACKs would (L = 2 SMSS). */
 		if (c->cwnd < c->ssthresh)
-			c->cwnd += RTE_MIN(data_acked, (uint32_t)c->snd_mss);
+			c->cwnd += RTE_MIN(data_acked, 2u * c->snd_mss);
 		else
-			c->cwnd += RTE_MAX((uint32_t)c->snd_mss * c->snd_mss / c->cwnd, 1u);
+			c->cwnd += RTE_MAX((uint32_t)((uint64_t)c->snd_mss * data_acked / c->cwnd), 1u);
 	}
 	c->retries = 0;
 	c->soft_error = 0;
@@ -1060,11 +1090,17 @@ text_and_fin(struct dtcp_worker *w, struct dtcp_tcb *c, struct rte_mbuf *m, stru
 		t->mbufs_held += m->nb_segs;
 		c->rcv_nxt += s->len;
 		tcp_event(w, c, EV_DATA);
-		owe_ack(w, c);
 		end = DTCP_CTR_tcp_data_rx;
 		m = NULL;
-		if (c->ooo != NULL)
+		if (c->ooo != NULL) {
+			/* A hole filled, or holes remain: the peer hears at once (RFC 5681 §4.2),
+			 * and while it recovers, of every segment. */
 			ooo_pull(w, c);
+			owe_ack(w, c);
+			c->quickacks = TCP_QUICKACKS;
+		} else {
+			ack_in_order(w, c, s->len);
+		}
 		/* A FIN that waited behind the hole just filled. */
 		if (c->ooo_fin && c->rcv_nxt == c->ooo_fin_seq)
 			fin = true;

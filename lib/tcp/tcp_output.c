@@ -257,6 +257,9 @@ tcb_send(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t seq, uint8_t flags,
 	flags |= RTE_TCP_ACK_FLAG;
 	c->last_ack_sent = c->rcv_nxt;
 	c->ack_now = false;
+	c->delack_bytes = 0;
+	if (dtcp_timer_armed(&c->delack_timer))
+		dtcp_wheel_cancel(&w->wheel, &c->delack_timer);
 	seg_send(w, hdr, &c->key, seq, c->rcv_nxt, flags, wnd_field(c), opt_len, data,
 		 data_len, nsegs);
 	return true;

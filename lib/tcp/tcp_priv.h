@@ -134,6 +134,9 @@ struct dtcp_seg {
 	struct dtcp_tcp_opts opt;
 };
 
+/* Segments ACKed at once, without delay, at the start and after a hole fills. */
+#define TCP_QUICKACKS 16
+
 /* Events waiting for the application (bits of dtcp_tcb.ev). */
 enum {
 	EV_ACCEPTABLE = 1 << 0,
@@ -208,6 +211,9 @@ struct dtcp_tcb {
 	/* Retransmission (RFC 6298), keepalive (RFC 1122 §4.2.3.6). */
 	struct dtcp_timer rtx_timer;
 	struct dtcp_timer aux_timer;
+	struct dtcp_timer delack_timer;
+	uint32_t delack_bytes;        /* in-order bytes taken since our last ACK */
+	uint8_t quickacks;            /* segments still ACKed at once (start, after a hole) */
 	uint32_t srtt_us, rttvar_us;  /* srtt 0: no sample yet */
 	uint32_t rto_ms;
 	uint8_t retries;              /* timeouts of the current segment */

@@ -253,6 +253,7 @@ tcp_tcb_alloc(struct dtcp_worker *w)
 	memset(c, 0, sizeof(*c));
 	dtcp_timer_init(&c->rtx_timer, DTCP_TIMER_TCP_RTX);
 	dtcp_timer_init(&c->aux_timer, DTCP_TIMER_TCP_AUX);
+	dtcp_timer_init(&c->delack_timer, DTCP_TIMER_TCP_DELACK);
 	c->state = DTCP_TCP_CLOSED;
 	c->rto_ms = w->cfg.tcp_rto_init_ms;
 	c->ka_idle_s = w->cfg.tcp_keepalive_idle_s;
@@ -315,6 +316,7 @@ tcp_tcb_release(struct dtcp_worker *w, struct dtcp_tcb *c)
 	}
 	dtcp_wheel_cancel(&w->wheel, &c->rtx_timer);
 	dtcp_wheel_cancel(&w->wheel, &c->aux_timer);
+	dtcp_wheel_cancel(&w->wheel, &c->delack_timer);
 	snd_q_free(w, c);
 	tcp_ooo_free(w, c);
 	/* What arrived in order before the end is still the application's to read. */

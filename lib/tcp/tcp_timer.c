@@ -199,10 +199,25 @@ aux_fire(struct dtcp_worker *w, struct dtcp_tcb *c)
 void
 dtcp_tcp_timer(struct dtcp_worker *w, struct dtcp_timer *t)
 {
-	if (t->kind == DTCP_TIMER_TCP_RTX)
+	switch ((enum dtcp_timer_kind)t->kind) {
+	case DTCP_TIMER_TCP_RTX:
 		rtx_fire(w, container_of(t, struct dtcp_tcb, rtx_timer));
-	else
+		return;
+	case DTCP_TIMER_TCP_AUX:
 		aux_fire(w, container_of(t, struct dtcp_tcb, aux_timer));
+		return;
+	case DTCP_TIMER_TCP_DELACK: {
+		struct dtcp_tcb *c = container_of(t, struct dtcp_tcb, delack_timer);
+
+		/* The wait is over: the ACK goes with the next output. */
+		ctr_inc(w, DTCP_CTR_tcp_delack_tx);
+		c->ack_now = true;
+		tcp_schedule_output(w, c);
+		return;
+	}
+	case DTCP_TIMER_ARP:
+		return;
+	}
 }
 
 /* Once a tick: the records whose 2 MSL are over, oldest first, within the timer budget. */

@@ -94,6 +94,14 @@ std::ostream &operator<<(std::ostream &os, const TcpSeg &s);
 // e.g. ASSERT_NO_FATAL_FAILURE(OpenPassive()).
 class TcpTest : public StackTest {
 protected:
+	// Packet tests see each ACK at once (no delayed ACK) unless they set
+	// cfg_.tcp_delack_ms themselves after calling this.
+	void SetUp() override
+	{
+		StackTest::SetUp();
+		cfg_.tcp_delack_ms = 0;
+	}
+
 	// The connection most tests use: the peer's port to ours, whichever side
 	// opened it (Connect() binds kOurPort and calls kPeerPort).
 	static constexpr uint16_t kOurPort = 7;

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// When we acknowledge (RFC 5681 §4.2, RFC 9293 §3.8.6.3): in-order data may
+// wait for its ACK up to delack_ms, never past a second full-sized segment;
+// an answer sent meanwhile carries the ACK; out-of-order data and a filled
+// hole are acknowledged at once. The first TCP_QUICKACKS (16) segments of a
+// connection, and those after a hole, are acknowledged at once too, so a
+// sender with a small window is not held up.
+#include "tcp_harness.h"
+
+#include <string>
+
+namespace {
+
+constexpr uint32_t kDelackMs = 40;
+constexpr unsigned kQuickAcks = 16;
+
+class TcpAck : public TcpTest {
+protected:
+	void SetUp() override
+	{
+		TcpTest::SetUp();
+		cfg_.tcp_delack_ms = kDelackMs;
+		cfg_.tcp_timestamps = 0;
+		cfg_.tcp_window_scale = 0;
+		cfg_.tcp_rcvbuf = 65535;
+	}
+
+	void Open()
+	{
+		Start();
+		ASSERT_NO_FATAL_FAILURE(OpenPassive());
+	}
+
+	Seg Data(const std::string &d, uint32_t at) const
+	{
+		return Seg().ack().seq(P(rcv_ + at)).ack_(O(snd_)).win(kPeerWin).data(d);
+	}
+
+	// The quick ACKs of the connection's start, spent on one-byte segments.
+	void SpendQuickAcks()
+	{
+		for (unsigned k = 0; k < kQuickAcks; k++) {
+			Inject(Data("q", 0));
+			rcv_ += 1;
+			ExpectSeg(ExpectOneTx(), "A", O(snd_), P(rcv_), 65535);
+		}
+		TakeEvents();
+	}
+};
+
+TEST_F(TcpAck, Established_FirstSegments_AckedAtOnce)
+{
+	ASSERT_NO_FATAL_FAILURE(Open());
+	ASSERT_NO_FATAL_FAILURE(SpendQuickAcks());
+}
+
+TEST_F(TcpAck, Established_OneSegment_AckWaitsDelackMs)
+{
+	ASSERT_NO_FATAL_FAILURE(Open());
+	ASSERT_NO_FATAL_FAILURE(SpendQuickAcks());
+	Inject(Data("hello", 0));
+	rcv_ += 5;
+	ExpectNoTx();
+	EXPECT_EQ(ExpectEvent(DTCP_EV_DATA).data.size(), 5u) << "delivered at once all the same";
+	Advance(kDelackMs - 1);
+	ExpectNoTx();
+	Advance(1);
+	ExpectSeg(ExpectOneTx(), "A", O(snd_), P(rcv_), 65535);
+	EXPECT_EQ(Ctr(DTCP_CTR_tcp_delack_tx), 1u);
+	Advance(1000);
+	ExpectNoTx();
+}
+
+TEST_F(TcpAck, Established_SecondFullSizedSegment_AckedAtOnce)
+{
+	ASSERT_NO_FATAL_FAILURE(Open());
+	ASSERT_NO_FATAL_FAILURE(SpendQuickAcks());
+	std::string full(1460, 'x');
+	Inject(Data(full, 0));
+	ExpectNoTx();
+	Inject(Data(full, 1460));
+	rcv_ += 2 * 1460;
+	ExpectSeg(ExpectOneTx(), "A", O(snd_), P(rcv_), 65535);
+	Advance(kDelackMs);
+	ExpectNoTx();
+	EXPECT_EQ(Ctr(DTCP_CTR_tcp_delack_tx), 0u);
+}
+
+TEST_F(TcpAck, Established_AnswerWhileWaiting_CarriesTheAck)
+{
+	ASSERT_NO_FATAL_FAILURE(Open());
+	ASSERT_NO_FATAL_FAILURE(SpendQuickAcks());
+	Inject(Data("GET /", 0));
+	rcv_ += 5;
+	ExpectNoTx();
+	Advance(10);
+	ExpectNoTx();
+	ASSERT_EQ(dtcp_send_copy(w_, conn_, "200 OK", 6), 6);
+	Poll();
+	TcpSeg s = ExpectSeg(ExpectOneTx(), "PA", O(snd_), P(rcv_), 65535);
+	EXPECT_EQ(s.payload.size(), 6u);
+	Advance(kDelackMs);
+	ExpectNoTx();
+	EXPECT_EQ(Ctr(DTCP_CTR_tcp_delack_tx), 0u);
+}
+
+TEST_F(TcpAck, Established_OutOfOrderAndHoleFilled_AckedAtOnce)
+{
+	ASSERT_NO_FATAL_FAILURE(Open());
+	ASSERT_NO_FATAL_FAILURE(SpendQuickAcks());
+	Inject(Data("later", 5));
+	ExpectSeg(ExpectOneTx(), "A", O(snd_), P(rcv_), 65535);
+	Inject(Data("first", 0));
+	rcv_ += 10;
+	ExpectSeg(ExpectOneTx(), "A", O(snd_), P(rcv_), 65535);
+	// After the hole, quick ACKs again: the next segment is not held.
+	Inject(Data("next", 0));
+	rcv_ += 4;
+	ExpectSeg(ExpectOneTx(), "A", O(snd_), P(rcv_), 65535);
+}
+
+TEST_F(TcpAck, Established_PeerFin_AckedAtOnce)
+{
+	ASSERT_NO_FATAL_FAILURE(Open());
+	ASSERT_NO_FATAL_FAILURE(SpendQuickAcks());
+	Inject(Seg().flags(kAck | kFin).seq(P(rcv_)).ack_(O(snd_)).win(kPeerWin));
+	rcv_ += 1;
+	ExpectSeg(ExpectOneTx(), "A", O(snd_), P(rcv_), 65535);
+	ExpectState(DTCP_TCP_CLOSE_WAIT);
+}
+
+} // namespace
