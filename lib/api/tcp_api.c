@@ -437,6 +437,12 @@ dtcp_close(struct dtcp_worker *w, struct dtcp_conn *conn)
 }
 
 void
+dtcp_conn_set_nodelay(struct dtcp_conn *conn, bool nodelay)
+{
+	tcb(conn)->nodelay = nodelay;
+}
+
+void
 dtcp_conn_set_handler(struct dtcp_conn *conn, dtcp_event_fn fn, void *user)
 {
 	struct dtcp_tcb *c = tcb(conn);

@@ -68,6 +68,7 @@ dtcp_config_defaults(struct dtcp_config *cfg)
 	cfg->tcp_retries = 15;
 	cfg->tcp_fin_timeout_ms = 60000;
 	cfg->tcp_delack_ms = 40;
+	cfg->tcp_nodelay = 0;
 	cfg->tcp_keepalive = 0;
 	cfg->tcp_keepalive_idle_s = 7200;
 	cfg->tcp_keepalive_intvl_s = 75;
@@ -135,6 +136,7 @@ static const struct key keys[] = {
 	{ "tcp", "retries",     K_U32, F(tcp_retries), 1, 127 },
 	{ "tcp", "fin_timeout_ms", K_U32, F(tcp_fin_timeout_ms), 1, 3600000 },
 	{ "tcp", "delack_ms",   K_U32, F(tcp_delack_ms), 0, 499 },
+	{ "tcp", "nodelay",     K_U8,  F(tcp_nodelay), 0, 1 },
 	{ "tcp", "keepalive",   K_U8,  F(tcp_keepalive), 0, 1 },
 	{ "tcp", "keepalive_idle_s", K_U32, F(tcp_keepalive_idle_s), 1, 86400 * 7 },
 	{ "tcp", "keepalive_intvl_s", K_U32, F(tcp_keepalive_intvl_s), 1, 86400 },

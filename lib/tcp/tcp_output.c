@@ -437,6 +437,11 @@ tcp_output(struct dtcp_worker *w, struct dtcp_tcb *c)
 				if (len == 0)
 					break;
 				fin = c->fin_queued && len == avail;
+				/* Nagle (RFC 896, RFC 9293 §3.7.4): with data unacknowledged,
+				 * the last small piece waits for a full segment or the ACK. */
+				if (len < mss && len == avail && !fin && !c->nodelay &&
+				    c->snd_nxt != c->snd_una)
+					break;
 				flags = (uint8_t)((len == avail ? RTE_TCP_PSH_FLAG : 0) |
 						  (fin ? RTE_TCP_FIN_FLAG : 0));
 				/* Karn (RFC 6298 §3): time only a first transmission. */

@@ -177,6 +177,7 @@ struct dtcp_tcb {
 	bool rcv_paused : 1;          /* the application holds DTCP_EV_DATA back */
 	bool ooo_fin : 1;             /* a FIN arrived beyond RCV.NXT */
 	bool in_recovery : 1;         /* fast recovery (RFC 5681 §3.2, RFC 6582) */
+	bool nodelay : 1;             /* Nagle's algorithm off */
 
 	uint32_t snd_una, snd_nxt, snd_max, snd_wnd, max_snd_wnd;
 	uint32_t snd_wl1, snd_wl2, iss;

@@ -260,6 +260,7 @@ tcp_tcb_alloc(struct dtcp_worker *w)
 	c->ka_intvl_s = w->cfg.tcp_keepalive_intvl_s;
 	c->ka_cnt = w->cfg.tcp_keepalive_cnt;
 	c->keepalive = w->cfg.tcp_keepalive != 0;
+	c->nodelay = w->cfg.tcp_nodelay != 0;
 	w->tcp->n_tcbs++;
 	w->tcp->state_count[DTCP_TCP_CLOSED]++;
 	return c;

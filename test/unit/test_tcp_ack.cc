@@ -130,3 +130,74 @@ TEST_F(TcpAck, Established_PeerFin_AckedAtOnce)
 }
 
 } // namespace
+
+// Nagle (RFC 896, RFC 9293 §3.7.4): with data unacknowledged, a small
+// last piece waits for a full segment's worth or for the ACK; PSH marks
+// the last segment of what was queued; dtcp_conn_set_nodelay turns it off.
+class TcpNagle : public TcpAck {
+protected:
+	void SetUp() override
+	{
+		TcpAck::SetUp();
+		cfg_.tcp_delack_ms = 0;
+		cfg_.tcp_nodelay = 0;
+	}
+};
+
+TEST_F(TcpNagle, Established_SmallPieceWithDataOut_WaitsForTheAck)
+{
+	ASSERT_NO_FATAL_FAILURE(Open());
+	ASSERT_EQ(dtcp_send_copy(w_, conn_, "a", 1), 1);
+	Poll();
+	ExpectSeg(ExpectOneTx(), "PA", O(1), P(1), 65535);
+	// "b" while "a" is unacknowledged: held.
+	ASSERT_EQ(dtcp_send_copy(w_, conn_, "bc", 2), 2);
+	Poll();
+	ExpectNoTx();
+	Advance(100);
+	ExpectNoTx();
+	// The ACK of "a" lets it go, both bytes in one segment.
+	Inject(Seg().ack().seq(P(1)).ack_(O(2)).win(kPeerWin));
+	TcpSeg s = ExpectSeg(ExpectOneTx(), "PA", O(2), P(1), 65535);
+	EXPECT_EQ(s.payload, Bytes({ 'b', 'c' }));
+}
+
+TEST_F(TcpNagle, Established_FullSegmentWithDataOut_SentAtOnce)
+{
+	ASSERT_NO_FATAL_FAILURE(Open());
+	ASSERT_EQ(dtcp_send_copy(w_, conn_, "a", 1), 1);
+	Poll();
+	TakeTx();
+	std::string big(1460 + 100, 'z');
+	ASSERT_EQ(dtcp_send_copy(w_, conn_, big.data(), (uint32_t)big.size()), (int)big.size());
+	Poll();
+	// The full segment goes; the 100-byte tail waits for the ACK.
+	TcpSeg s = ExpectSeg(ExpectOneTx(), "A", O(2), P(1), 65535);
+	EXPECT_EQ(s.payload.size(), 1460u);
+}
+
+TEST_F(TcpNagle, Established_NoDelay_SmallPiecesSentAtOnce)
+{
+	ASSERT_NO_FATAL_FAILURE(Open());
+	dtcp_conn_set_nodelay(conn_, true);
+	ASSERT_EQ(dtcp_send_copy(w_, conn_, "a", 1), 1);
+	Poll();
+	ExpectSeg(ExpectOneTx(), "PA", O(1), P(1), 65535);
+	ASSERT_EQ(dtcp_send_copy(w_, conn_, "b", 1), 1);
+	Poll();
+	ExpectSeg(ExpectOneTx(), "PA", O(2), P(1), 65535);
+}
+
+TEST_F(TcpNagle, Established_FinAfterSmallPiece_NotHeld)
+{
+	ASSERT_NO_FATAL_FAILURE(Open());
+	ASSERT_EQ(dtcp_send_copy(w_, conn_, "a", 1), 1);
+	Poll();
+	TakeTx();
+	ASSERT_EQ(dtcp_send_copy(w_, conn_, "b", 1), 1);
+	ASSERT_EQ(dtcp_shutdown(w_, conn_), 0);
+	Poll();
+	// The last piece rides with the FIN: closing never waits on Nagle.
+	TcpSeg s = ExpectSeg(ExpectOneTx(), "FPA", O(2), P(1), 65535);
+	EXPECT_EQ(s.payload, Bytes({ 'b' }));
+}

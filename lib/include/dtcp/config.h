@@ -93,6 +93,7 @@ struct dtcp_config {
 	uint32_t tcp_retries;         /* retries: data retransmissions before giving up */
 	uint32_t tcp_fin_timeout_ms;  /* fin_timeout_ms: FIN-WAIT-2 lifetime of a closed connection */
 	uint32_t tcp_delack_ms;       /* delack_ms: longest wait of a delayed ACK (RFC 5681 §4.2: < 500; 0: none) */
+	uint8_t tcp_nodelay;          /* nodelay: 1 turns Nagle's algorithm off for new connections (RFC 896) */
 	uint8_t tcp_keepalive;        /* keepalive: on for every new connection (0/1) */
 	uint32_t tcp_keepalive_idle_s; /* keepalive_idle_s (RFC 1122: 7200) */
 	uint32_t tcp_keepalive_intvl_s; /* keepalive_intvl_s (75) */

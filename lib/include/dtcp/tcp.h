@@ -159,6 +159,9 @@ void dtcp_abort(struct dtcp_worker *w, struct dtcp_conn *c);
 /* The connection's state (a listener's is LISTEN). */
 enum dtcp_tcp_state dtcp_conn_state(const struct dtcp_conn *c);
 
+/* Nagle's algorithm (RFC 896) off (true) or on, for one connection (TCP_NODELAY). */
+void dtcp_conn_set_nodelay(struct dtcp_conn *c, bool nodelay);
+
 /* Change where a connection's events go. */
 void dtcp_conn_set_handler(struct dtcp_conn *c, dtcp_event_fn fn, void *user);
 
