@@ -167,7 +167,8 @@ dtcp_connect(struct dtcp_worker *w, uint32_t raddr, uint16_t rport, uint32_t lad
 	c->rcv_wscale = c->ws_ok ? w->tcp->rcv_wscale : 0;
 	c->peer_mss = 536;
 	c->snd_mss = tcp_mss_for(w, c);
-	c->ssthresh = UINT32_MAX / 2;
+	c->cc_ops = w->cfg.tcp_cc == DTCP_CC_CUBIC ? &dtcp_cc_cubic_ops : &dtcp_cc_newreno_ops;
+	c->cc_ops->init(&c->cc, c->snd_mss, w->now_ns);
 	c->last_rx_ns = w->now_ns;
 	c->quickacks = TCP_QUICKACKS;
 	c->fn = fn;
@@ -436,6 +437,19 @@ dtcp_close(struct dtcp_worker *w, struct dtcp_conn *conn)
 	}
 }
 
+int
+dtcp_conn_set_cc(struct dtcp_worker *w, struct dtcp_conn *conn, const char *name)
+{
+	struct dtcp_tcb *c = tcb(conn);
+	const struct dtcp_cc_ops *ops = dtcp_cc_find(name);
+
+	if (ops == NULL || c->snd_max != c->snd_q_seq)
+		return -EINVAL;
+	c->cc_ops = ops;
+	ops->init(&c->cc, c->snd_mss != 0 ? c->snd_mss : 536, w->now_ns);
+	return 0;
+}
+
 void
 dtcp_conn_set_nodelay(struct dtcp_conn *conn, bool nodelay)
 {
@@ -505,8 +519,8 @@ dtcp_conn_info(const struct dtcp_conn *conn, struct dtcp_conn_info *o)
 	o->srtt_us = c->srtt_us;
 	o->rttvar_us = c->rttvar_us;
 	o->rto_ms = c->rto_ms;
-	o->cwnd = c->cwnd;
-	o->ssthresh = c->ssthresh;
+	o->cwnd = c->cc.cwnd;
+	o->ssthresh = c->cc.ssthresh;
 	o->retransmits = c->retries;
 	o->total_retransmits = c->total_retrans;
 	o->send_queued = c->snd_q_bytes;

@@ -76,7 +76,9 @@ dtcp_config_defaults(struct dtcp_config *cfg)
 	cfg->tcp_challenge_ack_limit = 10;
 }
 
-enum key_type { K_U8, K_U16, K_U32, K_IPV4, K_ADDRS, K_MAC };
+enum key_type { K_U8, K_U16, K_U32, K_IPV4, K_ADDRS, K_MAC, K_CC };
+
+static const char *const cc_names[] = { [DTCP_CC_NEWRENO] = "newreno", [DTCP_CC_CUBIC] = "cubic" };
 
 struct key {
 	const char *section;
@@ -137,6 +139,7 @@ static const struct key keys[] = {
 	{ "tcp", "fin_timeout_ms", K_U32, F(tcp_fin_timeout_ms), 1, 3600000 },
 	{ "tcp", "delack_ms",   K_U32, F(tcp_delack_ms), 0, 499 },
 	{ "tcp", "nodelay",     K_U8,  F(tcp_nodelay), 0, 1 },
+	{ "tcp", "congestion",  K_CC,  F(tcp_cc), 0, 0 },
 	{ "tcp", "keepalive",   K_U8,  F(tcp_keepalive), 0, 1 },
 	{ "tcp", "keepalive_idle_s", K_U32, F(tcp_keepalive_idle_s), 1, 86400 * 7 },
 	{ "tcp", "keepalive_intvl_s", K_U32, F(tcp_keepalive_intvl_s), 1, 86400 },
@@ -234,6 +237,14 @@ dtcp_config_set(struct dtcp_config *cfg, const char *section, const char *key,
 			return 0;
 		case K_ADDRS:
 			return set_addrs(cfg, value, err, errlen);
+		case K_CC:
+			for (unsigned a = 0; a < RTE_DIM(cc_names); a++) {
+				if (strcasecmp(value, cc_names[a]) == 0) {
+					*(uint8_t *)p = (uint8_t)a;
+					return 0;
+				}
+			}
+			FAIL("[%s] %s: '%s' is not newreno or cubic", section, key, value);
 		case K_MAC:
 			if (rte_ether_unformat_addr(value, &cfg->mac) != 0 ||
 			    !rte_is_unicast_ether_addr(&cfg->mac) ||
@@ -385,6 +396,9 @@ dtcp_config_dump(const struct dtcp_config *cfg, void *file)
 		case K_IPV4:
 			print_ip(f, *(const uint32_t *)p);
 			fputc('\n', f);
+			break;
+		case K_CC:
+			fprintf(f, "%s\n", cc_names[*(const uint8_t *)p]);
 			break;
 		case K_ADDRS:
 			for (unsigned a = 0; a < cfg->n_addrs; a++) {

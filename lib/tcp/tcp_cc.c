@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * NewReno (RFC 5681, RFC 3465 L=1, RFC 6582) and CUBIC (RFC 9438) window
+ * NewReno (RFC 5681, RFC 3465 L=2, RFC 6582) and CUBIC (RFC 9438) window
  * arithmetic. See tcp_cc.h for where the stack calls each hook.
  *
  * CUBIC here: Reno slow start below ssthresh (RFC 9438 §4.10 allows it;
  * HyStart++ is not implemented, so the first slow start ends with a loss),
- * fast convergence on (§4.7), ssthresh from FlightSize (§4.6, Figure 5),
+ * fast convergence on (§4.7), ssthresh from FlightSize (§4.6),
  * NewReno's fast recovery around it (§4.2: CUBIC leaves fast recovery to
  * RFC 6582), no ECN reduction (the stack has no ECN), no undo of spurious
  * congestion events (§4.9: nothing here detects them).
@@ -39,11 +39,14 @@ dtcp_cc_initial_window(uint32_t mss)
 	return min_u32(10u * mss, max_u32(2u * mss, 14600u));
 }
 
-/* RFC 5681 §3.1: slow start by the bytes acknowledged, at most SMSS per ACK (RFC 3465, L=1). */
+/*
+ * RFC 5681 §3.1: slow start by the bytes acknowledged (RFC 3465), at most
+ * L = 2 SMSS per ACK, so a delayed ACK of two segments counts as two ACKs.
+ */
 static void
 slow_start(struct dtcp_cc *cc, uint32_t acked)
 {
-	cc->cwnd = add_sat(cc->cwnd, min_u32(acked, cc->mss));
+	cc->cwnd = add_sat(cc->cwnd, min_u32(acked, 2u * cc->mss));
 }
 
 /* Fast recovery as RFC 6582 runs it, the same around either ssthresh rule. */
@@ -84,7 +87,8 @@ newreno_init(struct dtcp_cc *cc, uint32_t mss, uint64_t now_ns)
 
 /*
  * RFC 5681 §3.1: below ssthresh slow start; at or above it about one SMSS
- * per RTT, SMSS*SMSS/cwnd per ACK (equation 3), at least one byte.
+ * per RTT: equation 3 counted in bytes (RFC 3465 §2.1), SMSS * acked / cwnd
+ * per ACK, at least one byte. With one ACK per segment that is SMSS*SMSS/cwnd.
  */
 static void
 newreno_on_ack(struct dtcp_cc *cc, uint32_t acked, uint32_t flight, uint64_t now_ns,
@@ -99,7 +103,8 @@ newreno_on_ack(struct dtcp_cc *cc, uint32_t acked, uint32_t flight, uint64_t now
 	if (cc->cwnd < cc->ssthresh)
 		slow_start(cc, acked);
 	else
-		cc->cwnd = add_sat(cc->cwnd, max_u32((uint32_t)cc->mss * cc->mss / cc->cwnd, 1u));
+		cc->cwnd = add_sat(cc->cwnd,
+				   max_u32((uint32_t)((uint64_t)cc->mss * acked / cc->cwnd), 1u));
 }
 
 /* RFC 5681 §3.2 step 2 (equation 4), step 3; RFC 6582 §3.2 step 2. */
@@ -195,8 +200,10 @@ cubic_init(struct dtcp_cc *cc, uint32_t mss, uint64_t now_ns)
 
 /*
  * §4.2: a congestion avoidance stage begins. K by Figure 2 from this
- * stage's cwnd; when W_max is undefined (after a timeout, §4.8) it is the
- * cwnd now and K is 0. W_est starts at cwnd_epoch (§4.3).
+ * stage's cwnd, 0 if that is above W_max. When W_max is undefined (after
+ * a timeout, §4.8, or a slow start that ended without a loss, §4.10) it
+ * is the cwnd now, and so is cwnd_prior if none was set. W_est starts at
+ * cwnd_epoch (§4.3). The one cube root of the congestion event.
  */
 static void
 cubic_epoch_start(struct dtcp_cc *cc, uint64_t now_ns)
@@ -228,7 +235,7 @@ cubic_epoch_start(struct dtcp_cc *cc, uint64_t now_ns)
 
 /*
  * §4.2 to §4.5, on each ACK of new data in congestion avoidance:
- *  - Figure 4: W_est += alpha_cubic * segments_acked / cwnd, alpha 1 from
+ *  - §4.3: W_est += alpha_cubic * segments_acked / cwnd, alpha 1 from
  *    the moment W_est reaches cwnd_prior (§4.3);
  *  - W_cubic(t) < W_est: the Reno-friendly region, cwnd = W_est;
  *  - otherwise concave or convex: cwnd += (target - cwnd) / cwnd per
@@ -236,8 +243,9 @@ cubic_epoch_start(struct dtcp_cc *cc, uint64_t now_ns)
  * Counting acknowledged bytes rather than ACKs keeps the growth per RTT the
  * same with delayed ACKs; with one ACK per segment it is the RFC's rule.
  * §4.2: t leaves out time the sender was not using its window: an ACK
- * that finds less than cwnd - SMSS in flight before it moves t_epoch on
- * by the time since the previous ACK and grows nothing.
+ * that finds a full SMSS or more of the window unused before it (flight
+ * + acked + SMSS <= cwnd) moves t_epoch on by the time since the previous
+ * ACK and grows nothing.
  */
 static void
 cubic_on_ack(struct dtcp_cc *cc, uint32_t acked, uint32_t flight, uint64_t now_ns,

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Congestion control behind an ops struct: NewReno (RFC 5681 with RFC 3465
- * L=1 slow start and RFC 6582's fast recovery windows) and CUBIC (RFC 9438).
+ * Congestion control behind an ops struct: NewReno (RFC 5681 counting bytes
+ * as RFC 3465 does, L = 2 SMSS, and RFC 6582's fast recovery windows) and
+ * CUBIC (RFC 9438).
  *
  * Loss detection stays with the caller (duplicate ACK counting, `recover`,
  * the retransmission timer); these hooks only do the window arithmetic at

@@ -140,13 +140,6 @@ ack_in_order(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t len)
 			       tcp_deadline_tick(w, (uint64_t)w->cfg.tcp_delack_ms * 1000000));
 }
 
-/* RFC 6928: IW = min(10 MSS, max(2 MSS, 14600)). */
-static uint32_t
-initial_cwnd(uint16_t mss)
-{
-	return RTE_MIN(10u * mss, RTE_MAX(2u * mss, 14600u));
-}
-
 /* The peer's MSS option, 536 without one (RFC 9293 §3.7.1), raised to the floor. */
 static uint16_t
 peer_mss(struct dtcp_worker *w, const struct dtcp_tcp_opts *o)
@@ -175,7 +168,8 @@ conn_init(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_flow_key 
 	c->rcv_buf = w->cfg.tcp_rcvbuf;
 	c->snd_buf = w->cfg.tcp_sndbuf;
 	c->ts_offset = tcp_ts_offset(w, k);
-	c->ssthresh = UINT32_MAX / 2;
+	c->cc_ops = w->cfg.tcp_cc == DTCP_CC_CUBIC ? &dtcp_cc_cubic_ops : &dtcp_cc_newreno_ops;
+	c->cc_ops->init(&c->cc, 536, w->now_ns);
 	c->last_rx_ns = w->now_ns;
 	c->peer_mss = 536;
 	c->quickacks = TCP_QUICKACKS;
@@ -202,7 +196,7 @@ syn_options(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_seg *s,
 	if (c->ts_ok)
 		tcp_ts_recent_set(w, c, o->tsval);
 	c->snd_mss = tcp_mss_for(w, c);
-	c->cwnd = initial_cwnd(c->snd_mss);
+	c->cc_ops->init(&c->cc, c->snd_mss, w->now_ns);
 }
 
 static void
@@ -343,7 +337,7 @@ cookie_conn(struct dtcp_worker *w, struct dtcp_tcb *l, const struct dtcp_seg *s,
 	c->rcv_wscale = c->ws_ok ? w->tcp->rcv_wscale : 0;
 	tcp_ts_recent_set(w, c, o->tsval);
 	c->snd_mss = tcp_mss_for(w, c);
-	c->cwnd = initial_cwnd(c->snd_mss);
+	c->cc_ops->init(&c->cc, c->snd_mss, w->now_ns);
 	c->snd_wnd = (uint32_t)s->wnd << c->snd_wscale;
 	c->max_snd_wnd = c->snd_wnd;
 	c->snd_wl1 = s->seq;
@@ -679,32 +673,22 @@ ack_advance(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_seg *s)
 		tcp_snd_q_drop(w, c, data_acked);
 	c->dupacks = 0;
 	if (c->in_recovery) {
-		uint32_t acked = data_acked;
-
 		if (!seq_lt(s->ack, c->recover)) {
 			/* RFC 6582 §3.2 step 3: a full ACK ends recovery, the window deflated. */
 			c->in_recovery = false;
-			c->cwnd = RTE_MIN(c->ssthresh,
-					  RTE_MAX(c->snd_max - c->snd_una, (uint32_t)c->snd_mss) +
-					  c->snd_mss);
+			c->cc_ops->on_recovery_end(&c->cc, c->snd_max - c->snd_una, w->now_ns);
 		} else {
 			/* A partial ACK: the next hole is lost too; resend it now, and
 			 * deflate by what was acknowledged, plus one segment. */
 			tcp_retransmit_una(w, c);
-			c->cwnd = (c->cwnd > acked ? c->cwnd - acked : 0) + c->snd_mss;
+			c->cc_ops->on_partial_ack(&c->cc, data_acked);
 		}
 		data_acked = 0; /* no growth from it below */
 	}
 	/* RFC 5681 §3.1: slow start, then about an SMSS per RTT. A SYN or FIN
 	 * acknowledged carries no data to count. */
-	if (data_acked > 0) {
-		/* RFC 3465: by bytes acknowledged, so a delayed ACK of two
-		 * segments grows the window as two ACKs would (L = 2 SMSS). */
-		if (c->cwnd < c->ssthresh)
-			c->cwnd += RTE_MIN(data_acked, 2u * c->snd_mss);
-		else
-			c->cwnd += RTE_MAX((uint32_t)((uint64_t)c->snd_mss * data_acked / c->cwnd), 1u);
-	}
+	if (data_acked > 0)
+		c->cc_ops->on_ack(&c->cc, data_acked, c->snd_max - c->snd_una, w->now_ns, c->srtt_us);
 	c->retries = 0;
 	c->soft_error = 0;
 	/* RFC 6298 §5.2, §5.3 */
@@ -742,7 +726,7 @@ dupack(struct dtcp_worker *w, struct dtcp_tcb *c)
 {
 	ctr_inc(w, DTCP_CTR_tcp_dupack_rx);
 	if (c->in_recovery) {
-		c->cwnd += c->snd_mss;
+		c->cc_ops->on_dupack(&c->cc);
 		tcp_schedule_output(w, c);
 		return;
 	}
@@ -752,12 +736,11 @@ dupack(struct dtcp_worker *w, struct dtcp_tcb *c)
 		/* RFC 6582 §3.2 step 1: the same window's losses; no new recovery. */
 		return;
 	}
-	c->ssthresh = RTE_MAX((c->snd_max - c->snd_una) / 2, 2u * c->snd_mss);
+	c->cc_ops->on_loss(&c->cc, c->snd_max - c->snd_una, w->now_ns);
 	c->recover = c->snd_max;
 	c->in_recovery = true;
 	ctr_inc(w, DTCP_CTR_tcp_fast_retransmit);
 	tcp_retransmit_una(w, c);
-	c->cwnd = c->ssthresh + 3u * c->snd_mss;
 	tcp_rtx_arm(w, c);
 	tcp_schedule_output(w, c);
 }
@@ -1361,6 +1344,7 @@ dtcp_tcp_icmp_error(struct dtcp_worker *w, struct rte_mbuf *m, uint8_t type, uin
 		if (mss != 0 && mss < c->peer_mss) {
 			c->peer_mss = (uint16_t)RTE_MAX(mss, (uint32_t)w->cfg.tcp_mss_min);
 			c->snd_mss = tcp_mss_for(w, c);
+			dtcp_cc_set_mss(&c->cc, c->snd_mss);
 			ctr_inc(w, DTCP_CTR_tcp_pmtu_lowered);
 			/* What was in flight was too big: send it again, smaller. */
 			if (tcp_state_synchronized((enum dtcp_tcp_state)c->state)) {

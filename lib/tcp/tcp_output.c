@@ -424,7 +424,7 @@ tcp_output(struct dtcp_worker *w, struct dtcp_tcb *c)
 		uint16_t mss = c->snd_mss;
 
 		for (;;) {
-			uint32_t wnd = RTE_MIN(c->snd_wnd, c->cwnd);
+			uint32_t wnd = RTE_MIN(c->snd_wnd, c->cc.cwnd);
 			uint32_t flight = c->snd_nxt - c->snd_una;
 			uint32_t usable = wnd > flight ? wnd - flight : 0;
 

@@ -17,6 +17,7 @@
 #include <dtcp/tcp.h>
 
 #include "../core/worker_priv.h"
+#include "tcp_cc.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -188,7 +189,8 @@ struct dtcp_tcb {
 	uint16_t snd_mss;             /* payload per segment, options subtracted */
 	uint16_t peer_mss;
 	uint32_t snd_buf, rcv_buf;    /* bytes: send queue limit, receive window */
-	uint32_t cwnd, ssthresh;
+	const struct dtcp_cc_ops *cc_ops;
+	struct dtcp_cc cc;             /* cwnd, ssthresh and the algorithm's state */
 	uint32_t recover;             /* RFC 6582: SND.MAX when fast recovery began */
 	uint8_t dupacks;              /* duplicate ACKs in a row (RFC 5681 §2) */
 

@@ -115,8 +115,7 @@ rtx_fire(struct dtcp_worker *w, struct dtcp_tcb *c)
 	c->in_recovery = false;
 	c->dupacks = 0;
 	c->recover = c->snd_max;
-	c->ssthresh = RTE_MAX((c->snd_max - c->snd_una) / 2, 2u * c->snd_mss);
-	c->cwnd = c->snd_mss;
+	c->cc_ops->on_rto(&c->cc, c->snd_max - c->snd_una, w->now_ns);
 	c->snd_nxt = c->snd_una;
 	c->retries++;
 	c->rtt_timing = false;

@@ -62,6 +62,17 @@ TEST_F(Config, NumbersWithinRangeOnly)
 	EXPECT_EQ(cfg_.mtu, 9000) << "a refused value leaves the old one";
 }
 
+TEST_F(Config, CongestionControlByName)
+{
+	EXPECT_EQ(cfg_.tcp_cc, DTCP_CC_NEWRENO);
+	EXPECT_EQ(Set("tcp", "congestion", "cubic"), 0);
+	EXPECT_EQ(cfg_.tcp_cc, DTCP_CC_CUBIC);
+	EXPECT_EQ(Set("tcp", "congestion", "NewReno"), 0);
+	EXPECT_EQ(cfg_.tcp_cc, DTCP_CC_NEWRENO);
+	EXPECT_EQ(Set("tcp", "congestion", "bbr"), -EINVAL);
+	EXPECT_EQ(cfg_.tcp_cc, DTCP_CC_NEWRENO);
+}
+
 TEST_F(Config, UnknownKeyOrSectionIsAnError)
 {
 	EXPECT_EQ(Set("port", "mtuu", "1500"), -EINVAL);

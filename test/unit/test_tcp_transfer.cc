@@ -178,6 +178,18 @@ TEST(TcpTransfer, Loss1Percent_1MiBEachWay_ExactBytes)
 	EXPECT_GT(Ctr(r.ctr_a, "tcp_rexmit") + Ctr(r.ctr_b, "tcp_rexmit"), 0u);
 }
 
+// CUBIC chosen in [tcp] congestion moves the same bytes exactly.
+TEST(TcpTransfer, Cubic_Loss1Percent_4MiBEachWay_ExactBytes)
+{
+	TransferSpec s = Spec(6, 4 * kMiB, LinkFaults::Percent(1, 1, 1), 60);
+	s.configure = [](struct dtcp_config &c) { c.tcp_cc = DTCP_CC_CUBIC; };
+	TransferReport r = RunTransfer(s);
+
+	Report(s, r);
+	ExpectExactBytes(s, r);
+	EXPECT_GT(Ctr(r.ctr_a, "tcp_fast_retransmit") + Ctr(r.ctr_b, "tcp_fast_retransmit"), 0u);
+}
+
 // --- The matrix of issue 4 --------------------------------------------------------------
 
 // The bounds below are proposals for an engine with reassembly and SACK (a

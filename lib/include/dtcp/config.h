@@ -16,6 +16,12 @@ extern "C" {
 #define DTCP_ARP_PENDING_MAX 16   /* hard cap of arp.pending_per_entry */
 #define DTCP_OOO_MAX 64           /* hard cap of tcp.ooo_segs */
 
+/* Congestion control algorithms ([tcp] congestion). */
+enum dtcp_cc_algo {
+	DTCP_CC_NEWRENO,          /* RFC 5681, RFC 6582 */
+	DTCP_CC_CUBIC,            /* RFC 9438 */
+};
+
 /* An interface address; host byte order. */
 struct dtcp_ifaddr {
 	uint32_t addr;
@@ -94,6 +100,7 @@ struct dtcp_config {
 	uint32_t tcp_fin_timeout_ms;  /* fin_timeout_ms: FIN-WAIT-2 lifetime of a closed connection */
 	uint32_t tcp_delack_ms;       /* delack_ms: longest wait of a delayed ACK (RFC 5681 §4.2: < 500; 0: none) */
 	uint8_t tcp_nodelay;          /* nodelay: 1 turns Nagle's algorithm off for new connections (RFC 896) */
+	uint8_t tcp_cc;               /* congestion = newreno | cubic (enum dtcp_cc_algo) */
 	uint8_t tcp_keepalive;        /* keepalive: on for every new connection (0/1) */
 	uint32_t tcp_keepalive_idle_s; /* keepalive_idle_s (RFC 1122: 7200) */
 	uint32_t tcp_keepalive_intvl_s; /* keepalive_intvl_s (75) */

@@ -159,6 +159,13 @@ void dtcp_abort(struct dtcp_worker *w, struct dtcp_conn *c);
 /* The connection's state (a listener's is LISTEN). */
 enum dtcp_tcp_state dtcp_conn_state(const struct dtcp_conn *c);
 
+/*
+ * Congestion control of one connection: "newreno" or "cubic" ([tcp]
+ * congestion for new ones). Only while no data is in flight (it starts
+ * over from the initial window); 0 or -EINVAL.
+ */
+int dtcp_conn_set_cc(struct dtcp_worker *w, struct dtcp_conn *c, const char *name);
+
 /* Nagle's algorithm (RFC 896) off (true) or on, for one connection (TCP_NODELAY). */
 void dtcp_conn_set_nodelay(struct dtcp_conn *c, bool nodelay);
 
