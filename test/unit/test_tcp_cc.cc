@@ -630,7 +630,10 @@ TEST(Cubic, WindowFollowsFigure1)
 			EXPECT_LT(t - checkpoints[next], rtt / 10) << "checkpoint overshot";
 			EXPECT_NEAR(f.segs(), want, tol)
 				<< "W_max " << c.w_max << ", RTT " << c.rtt_ms << " ms, t = " << t;
-			EXPECT_LE(f.cu().w_est, want * kMss) << "Reno-friendly region at t = " << t;
+			// One byte of slack: at t = 0 both are cwnd_epoch exactly, and the
+			// double on the right may round either way (FMA contraction differs
+			// between optimised and debug builds).
+			EXPECT_LE(f.cu().w_est, want * kMss + 1.0) << "Reno-friendly region at t = " << t;
 			next++;
 		}
 	}
