@@ -631,11 +631,11 @@ void TcpTest::OpenActive()
 	Mark();
 }
 
-void TcpTest::ExpectOpened(uint32_t snd_wnd) const
+void TcpTest::ExpectOpened(uint32_t snd_wnd, struct dtcp_conn *c) const
 {
-	struct dtcp_conn_info i = Info();
+	struct dtcp_conn_info i = Info(c);
 
-	ExpectState(DTCP_TCP_ESTABLISHED);
+	ExpectState(DTCP_TCP_ESTABLISHED, c);
 	EXPECT_EQ(IpString(i.laddr), IpString(kOurIp));
 	EXPECT_EQ(IpString(i.raddr), IpString(kPeerIp));
 	EXPECT_EQ(i.lport, lport_);

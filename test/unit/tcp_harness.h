@@ -284,10 +284,11 @@ protected:
 	uint32_t our_ts_ = 0;             // the last TSval we sent
 	uint8_t our_ws_ = 0;              // the shift our SYN or SYN-ACK announced
 
-private:
-	// What both opens check through dtcp_conn_info once ESTABLISHED.
-	void ExpectOpened(uint32_t snd_wnd) const;
+	// What both opens check through dtcp_conn_info once ESTABLISHED (c:
+	// conn_ when nullptr); snd_wnd is the peer's window as we hold it.
+	void ExpectOpened(uint32_t snd_wnd, struct dtcp_conn *c = nullptr) const;
 
+private:
 	std::vector<Event> events_;
 	Bytes received_;
 };

@@ -169,26 +169,6 @@ protected:
 		}
 	}
 
-	// The connection's numbers once the handshake is done, as the fixture reached it.
-	void ExpectSynchronized(struct dtcp_conn *c, uint32_t snd_wnd)
-	{
-		struct dtcp_conn_info i = Info(c);
-
-		EXPECT_STREQ(dtcp_tcp_state_name(i.state), "ESTABLISHED");
-		EXPECT_EQ(i.lport, lport_);
-		EXPECT_EQ(i.rport, rport_);
-		EXPECT_EQ(i.iss, O(0));
-		EXPECT_EQ(i.irs, P(0));
-		EXPECT_EQ(i.snd_una, O(1));
-		EXPECT_EQ(i.snd_nxt, O(1));
-		EXPECT_EQ(i.rcv_nxt, P(1));
-		EXPECT_EQ(i.snd_wnd, snd_wnd);
-		EXPECT_EQ(i.ts_ok, ts_ok_);
-		EXPECT_EQ(i.sack_ok, sack_ok_);
-		EXPECT_EQ(i.snd_wscale, ws_ok_ ? peer_ws_ : 0);
-		EXPECT_EQ(i.rcv_wscale, ws_ok_ ? our_ws_ : 0);
-	}
-
 	// The peer's data at P(rcv_) in, our ACK of it out, one DATA event.
 	void DataInAcked(const std::string &text, struct dtcp_conn *c)
 	{
@@ -298,7 +278,7 @@ TEST_P(TcpOpening, SynReceived_Ack_EstablishedAcceptableAccepted)
 	EXPECT_EQ(AcceptOne(), nullptr) << "one connection only";
 	EXPECT_EQ(Ctr(DTCP_CTR_tcp_accepted), 1u);
 	// The ACK's window is the first the peer scales (RFC 7323 §2.2).
-	ExpectSynchronized(c, PeerWnd(true));
+	ExpectOpened(PeerWnd(true), c);
 	ExpectNoEvents();
 	// And it carries data.
 	DataInAcked("hello", c);
@@ -334,7 +314,7 @@ TEST_P(TcpOpening, SynSent_SynAck_EstablishedAckSentConnected)
 							      { "tcp_events", 1 },
 							      { "tcp_tx_ack_only", 1 } }))));
 	// A SYN-ACK's window is never scaled (RFC 7323 §2.2).
-	ExpectSynchronized(conn_, PeerWnd(false));
+	ExpectOpened(PeerWnd(false), conn_);
 	EXPECT_EQ(Count(DTCP_TCP_SYN_SENT), 0u);
 	EXPECT_EQ(Count(DTCP_TCP_ESTABLISHED), 1u);
 	DataInAcked("hi", conn_);
@@ -392,7 +372,7 @@ TEST_P(TcpOpening, SynSent_SynWithoutAck_SimultaneousOpen)
 	ExpectNoTx();
 	Event e = ExpectEvent(DTCP_EV_CONNECTED);
 	EXPECT_EQ(e.conn, conn_);
-	ExpectSynchronized(conn_, PeerWnd(true));
+	ExpectOpened(PeerWnd(true), conn_);
 	EXPECT_EQ(Ctr(DTCP_CTR_tcp_established), 1u);
 	EXPECT_EQ(Ctr(DTCP_CTR_tcp_passive_open), 0u);
 	DataInAcked("both", conn_);
@@ -412,7 +392,7 @@ TEST_P(TcpOpening, SynReceived_RstAtRcvNxt_BackToListen)
 	// The listener's only half-open slot is free again.
 	SynIn(PeerSyn());
 	AckIn();
-	ExpectSynchronized(conn_, PeerWnd(true));
+	ExpectOpened(PeerWnd(true), conn_);
 }
 
 TEST_P(TcpOpening, SynSent_RstWithAcceptableAck_ClosedRefused)
@@ -529,7 +509,7 @@ TEST_P(TcpOpening, Handshake_OldDuplicateSyn_SynSent_ResetsWrongSynAckThenComple
 	Inject(PeerSynAck(P(0), O(1)));
 	ExpectHandshakeAck(ExpectOneTx());
 	ExpectEvent(DTCP_EV_CONNECTED);
-	ExpectSynchronized(conn_, PeerWnd(false));
+	ExpectOpened(PeerWnd(false), conn_);
 }
 
 // We are TCP Peer B: an old duplicate SYN (line 3) makes a SYN-RECEIVED
@@ -592,7 +572,7 @@ TEST_P(TcpOpening, SynReceived_SameSynAgain_SynAckResent)
 	EXPECT_EQ(ToString(Moved()), ToString(RxFrame(TxSeg({ { "tcp_synrcvd_syn_rexmit", 1 },
 							      { "tcp_tx_syn", 1 } }))));
 	AckIn();
-	ExpectSynchronized(conn_, PeerWnd(true));
+	ExpectOpened(PeerWnd(true), conn_);
 }
 
 // §3.10.7.4 fifth: an ACK outside SND.UNA < SEG.ACK =< SND.NXT is answered
@@ -615,7 +595,7 @@ TEST_P(TcpOpening, SynReceived_UnacceptableAck_RstSeqSegAck)
 	}
 	ExpectNoEvents();
 	AckIn();
-	ExpectSynchronized(conn_, PeerWnd(true));
+	ExpectOpened(PeerWnd(true), conn_);
 }
 
 // RFC 5961 §3.2 (RFC 9293 §3.10.7.4 second): a RST in the window but not at
@@ -969,7 +949,7 @@ TEST_P(TcpOpening, SynSent_NeitherSynNorRst_Dropped)
 	Inject(PeerSynAck(P(0), O(1)));
 	ExpectHandshakeAck(ExpectOneTx());
 	ExpectEvent(DTCP_EV_CONNECTED);
-	ExpectSynchronized(conn_, PeerWnd(false));
+	ExpectOpened(PeerWnd(false), conn_);
 }
 
 // §3.10.7.3: "If there are other controls or text in the segment, then
@@ -1665,7 +1645,7 @@ TEST_F(TcpCookies, Cookies_WithTimestamps_RoundTripKeepsWsAndSack)
 	EXPECT_NE(sa.seq, kIss) << "not the ISN source's: a cookie";
 	EXPECT_TRUE(sa.has_ws && sa.sack_ok && sa.has_ts);
 	CookieAckIn();
-	ExpectSynchronized(conn_, (uint32_t)kPeerWin << 4);
+	ExpectOpened((uint32_t)kPeerWin << 4, conn_);
 	struct dtcp_conn_info i = Info();
 	EXPECT_TRUE(i.ts_ok);
 	EXPECT_TRUE(i.sack_ok);
@@ -1692,7 +1672,7 @@ TEST_F(TcpCookies, Cookies_WithoutTimestamps_RoundTripNoWsNoSack)
 	EXPECT_EQ(sa.opts, Bytes({ kOptMss, 4, 0x05, 0xb4 }));
 	EXPECT_EQ(sa.win, 65535);
 	CookieAckIn();
-	ExpectSynchronized(conn_, kPeerWin);
+	ExpectOpened(kPeerWin, conn_);
 	struct dtcp_conn_info i = Info();
 	EXPECT_FALSE(i.ts_ok);
 	EXPECT_FALSE(i.sack_ok);
@@ -1740,7 +1720,7 @@ TEST_F(TcpCookies, Cookies_WrongAckNumber_Rst)
 	}
 	// The genuine one still works.
 	CookieAckIn();
-	ExpectSynchronized(conn_, (uint32_t)kPeerWin << 4);
+	ExpectOpened((uint32_t)kPeerWin << 4, conn_);
 }
 
 TEST_F(TcpCookies, Cookies_OtherFourTupleOrSeq_Rst)
