@@ -49,6 +49,8 @@ dtcp_config_defaults(struct dtcp_config *cfg)
 	cfg->tcp_mbufs_max = 16384;
 	cfg->tcp_ooo_conns = 4096;
 	cfg->tcp_ooo_segs = 32;
+	cfg->tcp_sack_conns = 4096;
+	cfg->tcp_tlp = 1;
 	cfg->tcp_sndbuf = 262144;
 	cfg->tcp_rcvbuf = 262144;
 	cfg->tcp_port_min = 32768;
@@ -57,7 +59,7 @@ dtcp_config_defaults(struct dtcp_config *cfg)
 	cfg->tcp_mss_min = 88;
 	cfg->tcp_timestamps = 1;
 	cfg->tcp_window_scale = 1;
-	cfg->tcp_sack = 0;
+	cfg->tcp_sack = 1;
 	cfg->tcp_syncookies = 1;
 	cfg->tcp_msl_ms = 30000;
 	cfg->tcp_rto_init_ms = 1000;
@@ -119,6 +121,8 @@ static const struct key keys[] = {
 	{ "tcp", "mbufs_max",   K_U32, F(tcp_mbufs_max), 64, 1u << 26 },
 	{ "tcp", "ooo_conns",   K_U32, F(tcp_ooo_conns), 0, 1u << 24 },
 	{ "tcp", "ooo_segs",    K_U16, F(tcp_ooo_segs), 1, DTCP_OOO_MAX },
+	{ "tcp", "sack_conns",  K_U32, F(tcp_sack_conns), 0, 1u << 24 },
+	{ "tcp", "tlp",         K_U8,  F(tcp_tlp), 0, 1 },
 	{ "tcp", "sndbuf",      K_U32, F(tcp_sndbuf), 2048, 1u << 30 },
 	{ "tcp", "rcvbuf",      K_U32, F(tcp_rcvbuf), 2048, 1u << 30 },
 	{ "tcp", "port_min",    K_U16, F(tcp_port_min), 1, 65535 },

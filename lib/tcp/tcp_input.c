@@ -672,19 +672,35 @@ ack_advance(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_seg *s)
 	if (data_acked > 0)
 		tcp_snd_q_drop(w, c, data_acked);
 	c->dupacks = 0;
+	if (c->tlp_out && seq_geq(s->ack, c->tlp_end))
+		c->tlp_out = false;
 	if (c->in_recovery) {
 		if (!seq_lt(s->ack, c->recover)) {
-			/* RFC 6582 §3.2 step 3: a full ACK ends recovery, the window deflated. */
+			/* RFC 6582 §3.2 step 3: a full ACK ends recovery, the window
+			 * deflated (RFC 6675 leaves the exit to RFC 5681: the same).
+			 * After a timeout the window is slow start's own. */
 			c->in_recovery = false;
-			c->cc_ops->on_recovery_end(&c->cc, c->snd_max - c->snd_una, w->now_ns);
+			c->sack_recovery = false;
+			if (c->rto_recovery)
+				c->rto_recovery = false;
+			else
+				c->cc_ops->on_recovery_end(&c->cc, c->snd_max - c->snd_una, w->now_ns);
+			data_acked = 0;
+		} else if (c->rto_recovery) {
+			/* The slow start after a timeout: the window grows below. */
+		} else if (c->sack_recovery) {
+			/* RFC 6675 §5 (C): cwnd stays; the scoreboard and pipe decide what goes. */
+			data_acked = 0;
 		} else {
 			/* A partial ACK: the next hole is lost too; resend it now, and
 			 * deflate by what was acknowledged, plus one segment. */
 			tcp_retransmit_una(w, c);
 			c->cc_ops->on_partial_ack(&c->cc, data_acked);
+			data_acked = 0;
 		}
-		data_acked = 0; /* no growth from it below */
 	}
+	if (c->sackb != NULL)
+		tcp_sack_trim(w, c);
 	/* RFC 5681 §3.1: slow start, then about an SMSS per RTT. A SYN or FIN
 	 * acknowledged carries no data to count. */
 	if (data_acked > 0)
@@ -730,8 +746,11 @@ dupack(struct dtcp_worker *w, struct dtcp_tcb *c)
 		tcp_schedule_output(w, c);
 		return;
 	}
-	if (++c->dupacks != 3)
+	if (++c->dupacks != 3) {
+		/* Limited transmit (RFC 3042) may send a new segment. */
+		tcp_schedule_output(w, c);
 		return;
+	}
 	if (!seq_gt(c->snd_una, c->recover) && c->recover != 0) {
 		/* RFC 6582 §3.2 step 1: the same window's losses; no new recovery. */
 		return;
@@ -740,6 +759,42 @@ dupack(struct dtcp_worker *w, struct dtcp_tcb *c)
 	c->recover = c->snd_max;
 	c->in_recovery = true;
 	ctr_inc(w, DTCP_CTR_tcp_fast_retransmit);
+	tcp_retransmit_una(w, c);
+	tcp_rtx_arm(w, c);
+	tcp_schedule_output(w, c);
+}
+
+/*
+ * RFC 6675 §5: with SACK, a duplicate ACK is also one that SACKs something
+ * new. Recovery begins at DupThresh of them, or sooner when the scoreboard
+ * already shows the first unacknowledged segment lost; it does not begin
+ * again until SND.UNA reaches the recovery point of the last (§5.1).
+ */
+static void
+sack_dupack(struct dtcp_worker *w, struct dtcp_tcb *c)
+{
+	ctr_inc(w, DTCP_CTR_tcp_dupack_rx);
+	if (c->in_recovery) {
+		tcp_schedule_output(w, c);
+		return;
+	}
+	if (c->dupacks < 255)
+		c->dupacks++;
+	if ((c->dupacks < TCP_DUPTHRESH && !tcp_sack_is_lost(c, c->snd_una)) ||
+	    (c->recover != 0 && seq_lt(c->snd_una, c->recover))) {
+		tcp_schedule_output(w, c);
+		return;
+	}
+	/* (4.1) - (4.5): RecoveryPoint, ssthresh = cwnd (no inflation: pipe
+	 * counts what left the network), the first segment again, then (C). */
+	c->cc_ops->on_loss(&c->cc, c->snd_max - c->snd_una, w->now_ns);
+	c->cc.cwnd = c->cc.ssthresh;
+	c->recover = c->snd_max;
+	c->in_recovery = true;
+	c->sack_recovery = true;
+	c->high_rxt = c->snd_una;
+	ctr_inc(w, DTCP_CTR_tcp_fast_retransmit);
+	ctr_inc(w, DTCP_CTR_tcp_sack_recovery);
 	tcp_retransmit_una(w, c);
 	tcp_rtx_arm(w, c);
 	tcp_schedule_output(w, c);
@@ -759,6 +814,8 @@ static enum verdict
 check_ack(struct dtcp_worker *w, struct dtcp_tcb *c, struct rte_mbuf *m, const struct dtcp_seg *s,
 	  enum dtcp_ctr *why)
 {
+	bool news;
+
 	if (!has(s, RTE_TCP_ACK_FLAG)) {
 		*why = DTCP_CTR_tcp_no_ack;
 		return V_DROP;
@@ -784,12 +841,16 @@ check_ack(struct dtcp_worker *w, struct dtcp_tcb *c, struct rte_mbuf *m, const s
 		*why = DTCP_CTR_tcp_ack_unacceptable;
 		return V_DROP;
 	}
+	news = c->sack_ok && s->opt.n_sack > 0 && tcp_sack_update(w, c, s);
 	if (seq_lt(c->snd_una, s->ack))
 		ack_advance(w, c, s);
 	else if (s->wnd == 0 && c->snd_q_bytes > 0)
 		/* A zero-window probe answered: the peer lives (RFC 9293 §3.8.6.1),
 		 * so probing goes on without counting against the retries. */
 		c->retries = 0;
+	else if (c->sackb != NULL && (is_dupack(c, s) ||
+				(news && s->len == 0 && !has(s, RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG))))
+		sack_dupack(w, c);
 	else if (is_dupack(c, s))
 		dupack(w, c);
 	/* Window update from the newest segment only (SND.WL1, SND.WL2), never from an old ACK. */
@@ -857,6 +918,17 @@ rcv_q_append(struct dtcp_tcb *c, struct rte_mbuf *m, uint32_t len)
 	c->rcv_q_bytes += len;
 	c->rcv_q_mbufs += m->nb_segs;
 	return true;
+}
+
+/* RFC 2018 §4: the block holding seq was received into last; ACKs report it first. */
+static void
+sack_note(struct dtcp_tcb *c, uint32_t seq)
+{
+	unsigned n = RTE_MIN((unsigned)c->sack_recent_n, TCP_SACK_RECENT - 1u);
+
+	memmove(&c->sack_recent[1], &c->sack_recent[0], n * sizeof(c->sack_recent[0]));
+	c->sack_recent[0] = seq;
+	c->sack_recent_n = (uint8_t)(n + 1);
 }
 
 /* Range i and the one after it touch: make them one (when the chain allows). */
@@ -934,6 +1006,7 @@ ooo_insert(struct dtcp_worker *w, struct dtcp_tcb *c, struct rte_mbuf *m, uint32
 		c->ooo_mbufs += m->nb_segs;
 		o->seg[i - 1].len += len;
 		ooo_join_next(o, i - 1);
+		sack_note(c, seq);
 		ctr_inc(w, DTCP_CTR_tcp_ooo_queued);
 		return;
 	}
@@ -956,6 +1029,7 @@ ooo_insert(struct dtcp_worker *w, struct dtcp_tcb *c, struct rte_mbuf *m, uint32
 	t->mbufs_held += m->nb_segs;
 	c->ooo_mbufs += m->nb_segs;
 	ooo_join_next(o, i);
+	sack_note(c, seq);
 	ctr_inc(w, DTCP_CTR_tcp_ooo_queued);
 }
 

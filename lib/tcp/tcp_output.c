@@ -17,8 +17,33 @@ enum {
 	OPT_MSS = 2,
 	OPT_WS = 3,
 	OPT_SACK_OK = 4,
+	OPT_SACK = 5,
 	OPT_TS = 8,
 };
+
+/* Option space is 40 bytes: with timestamps (12) there is room for three SACK blocks, else four. */
+static unsigned
+sack_blocks_max(const struct dtcp_tcb *c)
+{
+	return c->ts_ok ? 3 : 4;
+}
+
+/* SACK blocks our next segment carries: one per out-of-order range, as many as fit. */
+static unsigned
+sack_blocks(const struct dtcp_tcb *c)
+{
+	if (!c->sack_ok || c->ooo == NULL)
+		return 0;
+	return RTE_MIN((unsigned)c->ooo->n, sack_blocks_max(c));
+}
+
+uint16_t
+tcp_seg_room(const struct dtcp_tcb *c)
+{
+	unsigned n = sack_blocks(c);
+
+	return (uint16_t)(c->snd_mss - (n > 0 ? 4 + 8 * n : 0));
+}
 
 /* Effective MSS: the peer's MSS and our MTU, less the options every segment carries (RFC 6691). */
 uint16_t
@@ -61,6 +86,49 @@ put_ts(uint8_t *p, uint32_t tsval, uint32_t tsecr)
 	put32(p + 4, tsval);
 	put32(p + 8, tsecr);
 	return 12;
+}
+
+/*
+ * NOP NOP SACK with n blocks (RFC 2018 §4): first the block holding the
+ * segment received last, then the blocks received into before it, newest
+ * first, then the other ranges in sequence order.
+ */
+static unsigned
+put_sack(uint8_t *p, const struct dtcp_tcb *c, unsigned n)
+{
+	const struct dtcp_ooo *o = c->ooo;
+	uint64_t done = 0;
+	unsigned k = 0, len = 4;
+
+	p[0] = OPT_NOP;
+	p[1] = OPT_NOP;
+	p[2] = OPT_SACK;
+	for (unsigned r = 0; r < c->sack_recent_n && k < n; r++) {
+		uint32_t seq = c->sack_recent[r];
+
+		for (unsigned i = 0; i < o->n; i++) {
+			if (seq_geq(seq, o->seg[i].seq) && seq_lt(seq, o->seg[i].seq + o->seg[i].len)) {
+				if (!(done & (1ull << i))) {
+					done |= 1ull << i;
+					put32(p + len, o->seg[i].seq);
+					put32(p + len + 4, o->seg[i].seq + o->seg[i].len);
+					len += 8;
+					k++;
+				}
+				break;
+			}
+		}
+	}
+	for (unsigned i = 0; i < o->n && k < n; i++) {
+		if (done & (1ull << i))
+			continue;
+		put32(p + len, o->seg[i].seq);
+		put32(p + len + 4, o->seg[i].seq + o->seg[i].len);
+		len += 8;
+		k++;
+	}
+	p[3] = (uint8_t)(len - 2);
+	return len;
 }
 
 /*
@@ -239,7 +307,8 @@ tcb_send(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t seq, uint8_t flags,
 	 uint32_t data_len)
 {
 	struct rte_mbuf *hdr, *data = NULL;
-	unsigned opt_len = c->ts_ok ? 12 : 0;
+	unsigned nsack = sack_blocks(c);
+	unsigned opt_len = (c->ts_ok ? 12 : 0) + (nsack > 0 ? 4 + 8 * nsack : 0);
 	uint16_t nsegs = 0;
 
 	hdr = hdr_alloc(w, opt_len);
@@ -254,6 +323,10 @@ tcb_send(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t seq, uint8_t flags,
 	}
 	if (c->ts_ok)
 		put_ts(hdr_opts(hdr), tcp_ts_now(w) + c->ts_offset, c->ts_recent);
+	if (nsack > 0) {
+		put_sack(hdr_opts(hdr) + (c->ts_ok ? 12 : 0), c, nsack);
+		ctr_inc(w, DTCP_CTR_tcp_sack_tx);
+	}
 	flags |= RTE_TCP_ACK_FLAG;
 	c->last_ack_sent = c->rcv_nxt;
 	c->ack_now = false;
@@ -347,30 +420,103 @@ tcp_tw_send_ack(struct dtcp_worker *w, struct dtcp_tw *tw)
 		 NULL, 0, 0);
 }
 
+/*
+ * Tail loss probe (RFC 8985 §7): when the last segments of a flight are
+ * lost, no ACK comes to show it and only the timeout would. A probe after
+ * about two round trips draws an ACK whose SACK blocks start recovery at
+ * once. Only with SACK, outside recovery, one probe at a time.
+ */
+static bool
+tlp_may(const struct dtcp_worker *w, const struct dtcp_tcb *c)
+{
+	return w->cfg.tcp_tlp && c->sack_ok && c->srtt_us != 0 && !c->in_recovery &&
+	       !c->tlp_out && c->snd_una != c->snd_max &&
+	       (c->state == DTCP_TCP_ESTABLISHED || c->state == DTCP_TCP_CLOSE_WAIT);
+}
+
 void
 tcp_rtx_arm(struct dtcp_worker *w, struct dtcp_tcb *c)
 {
-	dtcp_wheel_arm(&w->wheel, &c->rtx_timer,
-		       tcp_deadline_tick(w, (uint64_t)c->rto_ms * 1000000));
+	uint64_t rto_ns = (uint64_t)c->rto_ms * 1000000;
+
+	c->tlp_armed = false;
+	if (tlp_may(w, c)) {
+		/* §7.2: PTO = 2 SRTT, plus the peer's worst delayed ACK when one
+		 * segment is all that is in flight; never later than the RTO. */
+		uint64_t pto_ns = 2ull * c->srtt_us * 1000;
+
+		if (c->snd_max - c->snd_una <= c->snd_mss)
+			pto_ns += 200000000ull;
+		if (pto_ns < rto_ns) {
+			c->tlp_armed = true;
+			rto_ns = pto_ns;
+		}
+	}
+	dtcp_wheel_arm(&w->wheel, &c->rtx_timer, tcp_deadline_tick(w, rto_ns));
+}
+
+/*
+ * §7.3: new data if the windows let a segment go, else the last segment
+ * sent again; then the RTO runs from now.
+ */
+void
+tcp_tlp_send(struct dtcp_worker *w, struct dtcp_tcb *c)
+{
+	uint32_t data_end = c->snd_q_seq + c->snd_q_bytes;
+	uint32_t rwnd_end = c->snd_una + c->snd_wnd;
+	bool sent = false;
+
+	c->tlp_armed = false;
+	if (c->snd_nxt == c->snd_max && seq_lt(c->snd_nxt, data_end) &&
+	    seq_lt(c->snd_nxt, rwnd_end)) {
+		c->force_send = true;
+		sent = tcp_send_new(w, c, RTE_MIN(rwnd_end - c->snd_nxt, (uint32_t)tcp_seg_room(c)));
+		c->force_send = false;
+		c->snd_max = seq_max(c->snd_max, c->snd_nxt);
+	}
+	if (!sent) {
+		uint32_t end = seq_lt(c->snd_max, data_end) ? c->snd_max : data_end;
+		uint32_t len = RTE_MIN(end - c->snd_una, (uint32_t)tcp_seg_room(c));
+
+		sent = tcp_send_old(w, c, end - len, len);
+	}
+	if (sent) {
+		ctr_inc(w, DTCP_CTR_tcp_tlp_probe);
+		c->tlp_out = true;
+		c->tlp_end = c->snd_max;
+	}
+	tcp_rtx_arm(w, c);
+}
+
+bool
+tcp_send_old(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t seq, uint32_t len)
+{
+	uint32_t data_end = c->snd_q_seq + c->snd_q_bytes;
+	bool fin_sent = c->fin_queued && seq_gt(c->snd_max, data_end);
+
+	ctr_inc(w, DTCP_CTR_tcp_rexmit);
+	c->total_retrans++;
+	c->rtt_timing = false;
+	if (len > 0)
+		return tcb_send(w, c, seq,
+				(uint8_t)(fin_sent && seq + len == data_end ? RTE_TCP_FIN_FLAG : 0), len);
+	if (fin_sent && seq == data_end)
+		return tcb_send(w, c, data_end, RTE_TCP_FIN_FLAG, 0);
+	return false;
 }
 
 void
 tcp_retransmit_una(struct dtcp_worker *w, struct dtcp_tcb *c)
 {
 	uint32_t data_end = c->snd_q_seq + c->snd_q_bytes;
+	uint32_t len = 0;
 
-	ctr_inc(w, DTCP_CTR_tcp_rexmit);
-	c->total_retrans++;
-	c->rtt_timing = false;
-	if (seq_lt(c->snd_una, data_end)) {
-		uint32_t len = RTE_MIN(data_end - c->snd_una, (uint32_t)c->snd_mss);
-		bool fin = c->fin_queued && c->snd_una + len == data_end &&
-			   seq_gt(c->snd_max, data_end);
-
-		tcb_send(w, c, c->snd_una, (uint8_t)(fin ? RTE_TCP_FIN_FLAG : 0), len);
-	} else if (c->fin_queued && seq_gt(c->snd_max, data_end)) {
-		tcb_send(w, c, data_end, RTE_TCP_FIN_FLAG, 0);
-	}
+	if (seq_lt(c->snd_una, data_end))
+		len = RTE_MIN(data_end - c->snd_una, (uint32_t)tcp_seg_room(c));
+	if (len == 0 && !(c->fin_queued && seq_gt(c->snd_max, data_end)))
+		return;
+	tcp_send_old(w, c, c->snd_una, len);
+	c->high_rxt = seq_max(c->high_rxt, c->snd_una + (len > 0 ? len : 1));
 }
 
 void
@@ -406,9 +552,91 @@ tcp_snd_q_drop(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t bytes)
 }
 
 /*
+ * Sender-side silly window avoidance (RFC 9293 §3.8.6.2.1): a segment
+ * shorter than SMSS that the window cut short (more data waits behind it)
+ * goes only if it is at least half the largest window the peer offered.
+ * Otherwise it waits for the window to open; with nothing in flight, the
+ * retransmission timer is the override timeout and forces it out.
+ */
+static bool
+sws_hold(const struct dtcp_tcb *c, uint32_t len, uint32_t avail, uint32_t mss)
+{
+	return len < mss && len < avail && len < c->max_snd_wnd / 2 && !c->force_send;
+}
+
+bool
+tcp_send_new(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t usable)
+{
+	uint32_t data_end = c->snd_q_seq + c->snd_q_bytes;
+	uint32_t mss = tcp_seg_room(c);
+	uint32_t avail, len, limit = data_end;
+	uint8_t flags;
+	bool fin;
+
+	/* After a timeout SND.NXT went back; what the peer SACKed since needs no resending. */
+	if (c->sackb != NULL && seq_lt(c->snd_nxt, c->snd_max)) {
+		c->snd_nxt = tcp_sack_skip(c, c->snd_nxt, &limit, data_end);
+		if (seq_gt(c->snd_nxt, data_end))
+			c->snd_nxt = data_end;
+	}
+	if (!seq_lt(c->snd_nxt, data_end)) {
+		if (!c->fin_queued || c->snd_nxt != data_end)
+			return false;
+		if (seq_lt(c->snd_nxt, c->snd_max)) {
+			ctr_inc(w, DTCP_CTR_tcp_rexmit);
+			c->total_retrans++;
+		}
+		if (!tcb_send(w, c, c->snd_nxt, RTE_TCP_FIN_FLAG, 0))
+			return false;
+		c->snd_nxt++;
+		return true;
+	}
+	avail = data_end - c->snd_nxt;
+	len = RTE_MIN(RTE_MIN(avail, usable), mss);
+	if (seq_lt(limit, c->snd_nxt + len))
+		len = limit - c->snd_nxt;
+	if (len == 0)
+		return false;
+	fin = c->fin_queued && len == avail;
+	/* Nagle (RFC 896, RFC 9293 §3.7.4): with data unacknowledged, the
+	 * last small piece waits for a full segment or the ACK. */
+	if (len < mss && len == avail && !fin && !c->nodelay && c->snd_nxt != c->snd_una &&
+	    !c->force_send)
+		return false;
+	if (len < mss && len < avail && !c->force_send) {
+		uint32_t rwnd = seq_gt(c->snd_una + c->snd_wnd, c->snd_nxt)
+				? c->snd_una + c->snd_wnd - c->snd_nxt : 0;
+
+		/* Cut short by cwnd, not by the peer: the ACKs in flight will
+		 * open it by whole segments. */
+		if (usable < rwnd)
+			return false;
+		if (sws_hold(c, len, avail, mss)) {
+			ctr_inc(w, DTCP_CTR_tcp_sws_held);
+			return false;
+		}
+	}
+	flags = (uint8_t)((len == avail ? RTE_TCP_PSH_FLAG : 0) | (fin ? RTE_TCP_FIN_FLAG : 0));
+	/* Karn (RFC 6298 §3): time only a first transmission. */
+	if (!c->rtt_timing && !c->ts_ok && c->snd_nxt == c->snd_max) {
+		c->rtt_timing = true;
+		c->rtt_seq = c->snd_nxt;
+		c->rtt_start_ns = w->now_ns;
+	}
+	if (seq_lt(c->snd_nxt, c->snd_max)) {
+		ctr_inc(w, DTCP_CTR_tcp_rexmit);
+		c->total_retrans++;
+	}
+	if (!tcb_send(w, c, c->snd_nxt, flags, len))
+		return false;
+	c->snd_nxt += len + (fin ? 1 : 0);
+	return true;
+}
+
+/*
  * Send what the windows allow from SND.NXT, then FIN once every queued
- * byte has gone, then an owed ACK if nothing carried it. Part 1 of the
- * engine: no Nagle and no SWS avoidance yet on the sending side.
+ * byte has gone, then an owed ACK if nothing carried it. In SACK recovery
+ * the scoreboard chooses (tcp_sack.c).
  */
 void
 tcp_output(struct dtcp_worker *w, struct dtcp_tcb *c)
@@ -421,55 +649,36 @@ tcp_output(struct dtcp_worker *w, struct dtcp_tcb *c)
 		return;
 	if (tcp_state_can_send(s)) {
 		uint32_t data_end = c->snd_q_seq + c->snd_q_bytes;
-		uint16_t mss = c->snd_mss;
 
-		for (;;) {
-			uint32_t wnd = RTE_MIN(c->snd_wnd, c->cc.cwnd);
-			uint32_t flight = c->snd_nxt - c->snd_una;
-			uint32_t usable = wnd > flight ? wnd - flight : 0;
+		if (c->in_recovery && c->sack_recovery) {
+			sent = tcp_sack_output(w, c);
+		} else {
+			/* Limited transmit (RFC 3042): the first two duplicate ACKs
+			 * each let one new segment go beyond cwnd. */
+			uint32_t lt = !c->in_recovery && c->snd_nxt == c->snd_max
+				      ? RTE_MIN(c->dupacks, 2u) * (uint32_t)c->snd_mss : 0;
 
-			if (seq_lt(c->snd_nxt, data_end)) {
-				uint32_t avail = data_end - c->snd_nxt;
-				uint32_t len = RTE_MIN(RTE_MIN(avail, usable), (uint32_t)mss);
-				uint8_t flags;
-				bool fin;
+			for (unsigned budget = 1024; budget > 0; budget--) {
+				uint32_t wnd = RTE_MIN(c->snd_wnd, c->cc.cwnd + lt);
+				uint32_t flight = c->snd_nxt - c->snd_una;
+				uint32_t usable = wnd > flight ? wnd - flight : 0;
 
-				if (len == 0)
+				if (usable == 0 && !(c->fin_queued && c->snd_nxt == data_end))
 					break;
-				fin = c->fin_queued && len == avail;
-				/* Nagle (RFC 896, RFC 9293 §3.7.4): with data unacknowledged,
-				 * the last small piece waits for a full segment or the ACK. */
-				if (len < mss && len == avail && !fin && !c->nodelay &&
-				    c->snd_nxt != c->snd_una)
+				if (!tcp_send_new(w, c, usable))
 					break;
-				flags = (uint8_t)((len == avail ? RTE_TCP_PSH_FLAG : 0) |
-						  (fin ? RTE_TCP_FIN_FLAG : 0));
-				/* Karn (RFC 6298 §3): time only a first transmission. */
-				if (!c->rtt_timing && !c->ts_ok && c->snd_nxt == c->snd_max) {
-					c->rtt_timing = true;
-					c->rtt_seq = c->snd_nxt;
-					c->rtt_start_ns = w->now_ns;
-				}
-				if (!tcb_send(w, c, c->snd_nxt, flags, len))
-					break;
-				c->snd_nxt += len + (fin ? 1 : 0);
 				sent = true;
-				continue;
+				c->force_send = false;
 			}
-			if (c->fin_queued && c->snd_nxt == data_end) {
-				if (!tcb_send(w, c, c->snd_nxt, RTE_TCP_FIN_FLAG, 0))
-					break;
-				c->snd_nxt++;
-				sent = true;
-			}
-			break;
 		}
+		c->force_send = false;
 		c->snd_max = seq_max(c->snd_max, c->snd_nxt);
 		/* RFC 6298 §5.1: the timer runs from the first segment in flight. */
 		if (sent && (idle || !dtcp_timer_armed(&c->rtx_timer)))
 			tcp_rtx_arm(w, c);
-		/* A zero window with data waiting: the retransmission timer probes it. */
-		if (!sent && c->snd_nxt == c->snd_una && seq_lt(c->snd_nxt, data_end) &&
+		/* Nothing in flight and data waiting (a zero or silly window): the
+		 * retransmission timer probes it, or forces the small segment. */
+		if (!sent && c->snd_una == c->snd_max && seq_lt(c->snd_nxt, data_end) &&
 		    !dtcp_timer_armed(&c->rtx_timer))
 			tcp_rtx_arm(w, c);
 	}

@@ -135,6 +135,13 @@ struct dtcp_seg {
 	struct dtcp_tcp_opts opt;
 };
 
+/* SACK ranges the sender keeps, and out-of-order blocks the receiver reports first. */
+#define TCP_SACK_BOARD 16
+#define TCP_SACK_RXT 16
+#define TCP_SACK_RECENT 3
+/* RFC 6675 DupThresh. */
+#define TCP_DUPTHRESH 3
+
 /* Segments ACKed at once, without delay, at the start and after a hole fills. */
 #define TCP_QUICKACKS 16
 
@@ -179,6 +186,11 @@ struct dtcp_tcb {
 	bool ooo_fin : 1;             /* a FIN arrived beyond RCV.NXT */
 	bool in_recovery : 1;         /* fast recovery (RFC 5681 §3.2, RFC 6582) */
 	bool nodelay : 1;             /* Nagle's algorithm off */
+	bool sack_recovery : 1;       /* in_recovery is RFC 6675's, driven by the scoreboard */
+	bool force_send : 1;          /* a timeout: the next segment goes past Nagle and SWS */
+	bool rto_recovery : 1;        /* sack_recovery after a timeout: every hole counts as lost */
+	bool tlp_armed : 1;           /* rtx_timer runs as the probe timeout (RFC 8985 §7) */
+	bool tlp_out : 1;             /* a loss probe is in flight, up to tlp_end */
 
 	uint32_t snd_una, snd_nxt, snd_max, snd_wnd, max_snd_wnd;
 	uint32_t snd_wl1, snd_wl2, iss;
@@ -193,6 +205,17 @@ struct dtcp_tcb {
 	struct dtcp_cc cc;             /* cwnd, ssthresh and the algorithm's state */
 	uint32_t recover;             /* RFC 6582: SND.MAX when fast recovery began */
 	uint8_t dupacks;              /* duplicate ACKs in a row (RFC 5681 §2) */
+
+	/* SACK, sending side (RFC 2018, RFC 6675): the scoreboard, from a
+	 * pool while the peer reports holes, NULL otherwise. */
+	struct dtcp_sackb *sackb;
+	uint32_t high_rxt;            /* RFC 6675 HighRxt: end of the highest retransmission */
+	uint32_t tlp_end;             /* SND.MAX when the loss probe went */
+	/* SACK, receiving side: a byte of each out-of-order block we received
+	 * into lately, newest first, so that ACKs report those blocks first
+	 * (RFC 2018 §4). */
+	uint32_t sack_recent[TCP_SACK_RECENT];
+	uint8_t sack_recent_n;
 
 	/* Send queue. */
 	struct rte_mbuf *snd_q, *snd_q_tail;
@@ -267,6 +290,26 @@ struct dtcp_ooo {
 };
 
 /*
+ * The sender's SACK scoreboard (RFC 2018, RFC 6675): what the peer holds
+ * beyond SND.UNA, as disjoint ranges in order, at most TCP_SACK_BOARD of
+ * them (the highest give way: the holes low in the window are the ones to
+ * mend); and the holes resent lately, each with SND.MAX at the time, so
+ * that a resend is known lost once data sent after it is SACKed (the
+ * ordering RFC 8985 §6.2 reasons with). From a per-worker pool, taken when
+ * a peer first reports a hole and given back when all is acknowledged.
+ */
+struct dtcp_sackb {
+	uint8_t n;
+	uint8_t nrx;
+	struct dtcp_sack_range {
+		uint32_t start, end;
+	} r[TCP_SACK_BOARD];
+	struct {
+		uint32_t seq, mark;
+	} rx[TCP_SACK_RXT];
+};
+
+/*
  * TIME-WAIT (RFC 9293 §3.6.1) in a record of its own, so that millions
  * fit: what it takes to re-ACK a FIN, check PAWS and judge a new SYN.
  * They wait 2 MSL each, all the same length: a FIFO in expiry order.
@@ -297,6 +340,7 @@ struct dtcp_tcp {
 	struct rte_mempool *tcbs;
 	struct rte_mempool *tws;
 	struct rte_mempool *ooos;     /* out-of-order queues, NULL when ooo_conns is 0 */
+	struct rte_mempool *sackbs;   /* SACK scoreboards, NULL when sack_conns is 0 */
 	uint32_t n_tcbs, n_tw;
 	uint64_t state_count[DTCP_TCP_STATE_MAX];
 	struct dtcp_tw *tw_head, *tw_tail; /* oldest first */
@@ -383,13 +427,39 @@ tcp_schedule_output(struct dtcp_worker *w, struct dtcp_tcb *c)
 	}
 }
 void tcp_output_all(struct dtcp_worker *w);
+/* The retransmission timer from now: RTO, or the loss probe timeout when one may go. */
 void tcp_rtx_arm(struct dtcp_worker *w, struct dtcp_tcb *c);
+/* RFC 8985 §7.3: the probe timeout fired; send the loss probe. */
+void tcp_tlp_send(struct dtcp_worker *w, struct dtcp_tcb *c);
 /* Advertised receive window (what RCV.WND is now), never shrinking the right edge. */
 uint32_t tcp_rcv_wnd(const struct dtcp_tcb *c);
 uint16_t tcp_mss_for(const struct dtcp_worker *w, const struct dtcp_tcb *c);
 void tcp_snd_q_drop(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t bytes);
 /* Resend the first unacknowledged segment (or the FIN), SND.NXT untouched. */
 void tcp_retransmit_una(struct dtcp_worker *w, struct dtcp_tcb *c);
+/* Payload bytes a segment may carry now: SMSS less the SACK blocks our ACKs carry. */
+uint16_t tcp_seg_room(const struct dtcp_tcb *c);
+
+/* tcp_sack.c: the sender's scoreboard and RFC 6675 loss recovery. */
+/* Take the SACK blocks of an acceptable ACK; true when they SACK something new. */
+bool tcp_sack_update(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_seg *s);
+/* SND.UNA moved: forget ranges below it; the board goes back when nothing is outstanding. */
+void tcp_sack_trim(struct dtcp_worker *w, struct dtcp_tcb *c);
+void tcp_sack_free(struct dtcp_worker *w, struct dtcp_tcb *c);
+/* A timeout: recovery goes on from SND.UNA with every hole counted lost. False without a board. */
+bool tcp_sack_rto(struct dtcp_worker *w, struct dtcp_tcb *c);
+/* RFC 6675 IsLost(seq). */
+bool tcp_sack_is_lost(const struct dtcp_tcb *c, uint32_t seq);
+/* RFC 6675 §5 step 4: the sending of loss recovery, as cwnd and pipe allow. */
+bool tcp_sack_output(struct dtcp_worker *w, struct dtcp_tcb *c);
+/* If seq lies in a SACKed range, where that range ends; else seq. And the
+ * start of the next SACKed range above seq, or `limit`. */
+uint32_t tcp_sack_skip(const struct dtcp_tcb *c, uint32_t seq, uint32_t *next_start,
+		       uint32_t limit);
+/* tcp_output.c, for tcp_sack.c: [seq, seq + len) of the send queue again, with the FIN when it ends there. */
+bool tcp_send_old(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t seq, uint32_t len);
+/* New data from SND.NXT, at most len bytes; false when nothing could go. */
+bool tcp_send_new(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t len);
 
 /* tcp_timer.c */
 uint64_t tcp_deadline_tick(const struct dtcp_worker *w, uint64_t after_ns);

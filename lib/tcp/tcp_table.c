@@ -97,6 +97,15 @@ dtcp_tcp_create(struct dtcp_worker *w, char *err, size_t errlen)
 			goto nomem;
 	}
 
+	if (cfg->tcp_sack_conns > 0) {
+		snprintf(name, sizeof(name), "sackb_%u_%p", w->id, (void *)w);
+		t->sackbs = rte_mempool_create(name, cfg->tcp_sack_conns, sizeof(struct dtcp_sackb),
+					       0, 0, NULL, NULL, NULL, NULL, (int)rte_socket_id(),
+					       RTE_MEMPOOL_F_SP_PUT | RTE_MEMPOOL_F_SC_GET);
+		if (t->sackbs == NULL)
+			goto nomem;
+	}
+
 	mss = cfg->tcp_mss != 0 ? cfg->tcp_mss : (uint16_t)(w->mtu - 40);
 	t->our_mss = RTE_MIN(mss, (uint16_t)(w->mtu - 40));
 	/* RFC 7323 §2.2: the smallest shift that lets the buffer be advertised. */
@@ -164,6 +173,7 @@ queues_free(struct dtcp_worker *w, struct dtcp_tcb *c)
 	snd_q_free(w, c);
 	rcv_q_free(w, c);
 	tcp_ooo_free(w, c);
+	tcp_sack_free(w, c);
 }
 
 void
@@ -201,6 +211,7 @@ dtcp_tcp_destroy(struct dtcp_worker *w)
 	rte_mempool_free(t->tcbs);
 	rte_mempool_free(t->tws);
 	rte_mempool_free(t->ooos);
+	rte_mempool_free(t->sackbs);
 	rte_free(t);
 	w->tcp = NULL;
 }
@@ -320,6 +331,7 @@ tcp_tcb_release(struct dtcp_worker *w, struct dtcp_tcb *c)
 	dtcp_wheel_cancel(&w->wheel, &c->delack_timer);
 	snd_q_free(w, c);
 	tcp_ooo_free(w, c);
+	tcp_sack_free(w, c);
 	/* What arrived in order before the end is still the application's to read. */
 	if (c->fn == NULL || c->orphan)
 		rcv_q_free(w, c);

@@ -53,6 +53,7 @@ output_past_window(struct dtcp_worker *w, struct dtcp_tcb *c)
 
 	if (saved == 0)
 		c->snd_wnd = 1;
+	c->force_send = true;
 	tcp_output(w, c);
 	c->snd_wnd = saved;
 }
@@ -105,24 +106,33 @@ rtx_fire(struct dtcp_worker *w, struct dtcp_tcb *c)
 		tcp_rtx_arm(w, c);
 		return;
 	}
+	if (c->tlp_armed) {
+		tcp_tlp_send(w, c);
+		return;
+	}
+	c->tlp_out = false;
 	if (c->retries >= w->cfg.tcp_retries) {
 		ctr_inc(w, DTCP_CTR_tcp_timeout_data);
 		tcp_conn_close(w, c, c->soft_error != 0 ? c->soft_error : -ETIMEDOUT);
 		return;
 	}
 	/* RFC 5681 §3.1 (7.4): the loss window, and go back to SND.UNA; a
-	 * recovery under way is over, and what was sent so far is covered. */
+	 * recovery under way is over, and what was sent so far is covered.
+	 * With a SACK scoreboard, the holes are resent from SND.UNA and what
+	 * the peer holds is not (tcp_sack.c); without, everything again. */
 	c->in_recovery = false;
+	c->sack_recovery = false;
+	c->rto_recovery = false;
 	c->dupacks = 0;
 	c->recover = c->snd_max;
 	c->cc_ops->on_rto(&c->cc, c->snd_max - c->snd_una, w->now_ns);
-	c->snd_nxt = c->snd_una;
+	if (!(c->sack_ok && tcp_sack_rto(w, c)))
+		c->snd_nxt = c->snd_una;
 	c->retries++;
 	c->rtt_timing = false;
-	c->total_retrans++;
 	rto_backoff(w, c);
 	ctr_inc(w, DTCP_CTR_tcp_rto);
-	ctr_inc(w, DTCP_CTR_tcp_rexmit);
+	/* The resending counts itself (tcp_send_new). */
 	output_past_window(w, c);
 	tcp_rtx_arm(w, c);
 }

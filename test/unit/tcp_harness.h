@@ -94,14 +94,16 @@ std::ostream &operator<<(std::ostream &os, const TcpSeg &s);
 // e.g. ASSERT_NO_FATAL_FAILURE(OpenPassive()).
 class TcpTest : public StackTest {
 protected:
-	// Packet tests see each ACK at once (no delayed ACK) and each piece of
-	// data sent at once (no Nagle) unless they set cfg_.tcp_delack_ms or
-	// cfg_.tcp_nodelay themselves after calling this.
+	// Packet tests see each ACK at once (no delayed ACK), each piece of
+	// data sent at once (no Nagle), and segments without SACK blocks (SACK
+	// not offered) unless they set cfg_.tcp_delack_ms, cfg_.tcp_nodelay or
+	// cfg_.tcp_sack themselves after calling this.
 	void SetUp() override
 	{
 		StackTest::SetUp();
 		cfg_.tcp_delack_ms = 0;
 		cfg_.tcp_nodelay = 1;
+		cfg_.tcp_sack = 0;
 	}
 
 	// The connection most tests use: the peer's port to ours, whichever side

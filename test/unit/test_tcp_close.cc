@@ -1287,7 +1287,15 @@ TEST_F(TcpClose, Established_ShutdownWindowLimited_FinAfterLastByte)
 	ExpectNoTx();
 	ASSERT_EQ(dtcp_send_copy(w_, conn_, "abcdef", 6), 6);
 	ASSERT_EQ(dtcp_shutdown(w_, conn_), 0);
+	uint64_t held = Ctr(DTCP_CTR_tcp_sws_held);
 	Poll();
+	// Two bytes would fit, but a window that small is silly (RFC 9293
+	// §3.8.6.2.1): nothing goes until the override timeout forces it.
+	ExpectNoTx();
+	EXPECT_GT(Ctr(DTCP_CTR_tcp_sws_held), held);
+	Advance(Info().rto_ms - 1);
+	ExpectNoTx();
+	Advance(2);
 	// Two bytes fit; the FIN waits behind the four that do not.
 	TcpSeg a = ExpectSeg(ExpectOneTx(), "A", O(1), P(1), kWin);
 	EXPECT_EQ(a.payload, Bytes({ 'a', 'b' }));

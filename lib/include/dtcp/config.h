@@ -78,6 +78,8 @@ struct dtcp_config {
 	uint32_t tcp_mbufs_max;       /* mbufs_max: mbufs TCP may hold in send and receive queues per worker */
 	uint32_t tcp_ooo_conns;       /* ooo_conns: connections holding out-of-order data at once, per worker (0: none) */
 	uint16_t tcp_ooo_segs;        /* ooo_segs: out-of-order segments held per connection (<= DTCP_OOO_MAX) */
+	uint32_t tcp_sack_conns;      /* sack_conns: connections with a SACK scoreboard at once, per worker (0: none) */
+	uint8_t tcp_tlp;              /* tlp: tail loss probes (RFC 8985 §7) with SACK (0/1) */
 	uint32_t tcp_sndbuf;          /* sndbuf: send buffer bytes per connection */
 	uint32_t tcp_rcvbuf;          /* rcvbuf: receive window bytes per connection */
 	uint16_t tcp_port_min;        /* port_min: first local port for active opens */
