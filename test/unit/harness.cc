@@ -234,7 +234,7 @@ void StackTest::Start()
 	struct rte_ether_addr mac;
 
 	memcpy(mac.addr_bytes, kOurMac.b, 6);
-	port_ = dtcp_memport_create(&mac, 1500, pool_, 4096);
+	port_ = dtcp_memport_create(&mac, port_mtu_, pool_, 4096);
 	ASSERT_NE(port_, nullptr);
 	w_ = dtcp_worker_create(&cfg_, port_, 0, now_ns_, err, sizeof(err));
 	ASSERT_NE(w_, nullptr) << err;

@@ -147,6 +147,9 @@ protected:
 	// The pool SetUp creates; a fixture may change these in its constructor.
 	unsigned pool_size_ = 4095;
 	uint16_t buf_size_ = RTE_MBUF_DEFAULT_BUF_SIZE;
+	// The in-memory port's MTU, set before Start() (the stack's is the
+	// smaller of this and cfg_.mtu).
+	uint16_t port_mtu_ = 1500;
 	struct rte_mempool *pool_ = nullptr;
 	struct dtcp_port *port_ = nullptr;
 	struct dtcp_worker *w_ = nullptr;
