@@ -42,11 +42,17 @@ dtcp_cc_initial_window(uint32_t mss)
 /*
  * RFC 5681 §3.1: slow start by the bytes acknowledged (RFC 3465), at most
  * L = 2 SMSS per ACK, so a delayed ACK of two segments counts as two ACKs.
+ * In the slow start that follows a timeout L is 1 SMSS (RFC 3465 §2.3):
+ * ACKs then jump over data the peer already held, and would count it.
  */
 static void
 slow_start(struct dtcp_cc *cc, uint32_t acked)
 {
-	cc->cwnd = add_sat(cc->cwnd, min_u32(acked, 2u * cc->mss));
+	uint32_t l = (cc->flags & DTCP_CC_F_RTO_SS) ? cc->mss : 2u * cc->mss;
+
+	cc->cwnd = add_sat(cc->cwnd, min_u32(acked, l));
+	if (cc->cwnd >= cc->ssthresh)
+		cc->flags &= (uint8_t)~DTCP_CC_F_RTO_SS;
 }
 
 /* Fast recovery as RFC 6582 runs it, the same around either ssthresh rule. */
@@ -58,11 +64,14 @@ recovery_dupack(struct dtcp_cc *cc)
 	cc->cwnd = add_sat(cc->cwnd, cc->mss);
 }
 
-/* RFC 6582 §3.2 step 5: deflate by the amount acknowledged, add back one SMSS. */
+/*
+ * RFC 6582 §3.2 step 5: deflate by the amount acknowledged, and add back
+ * one SMSS when that was at least one SMSS.
+ */
 static void
 recovery_partial_ack(struct dtcp_cc *cc, uint32_t acked)
 {
-	cc->cwnd = (cc->cwnd > acked ? cc->cwnd - acked : 0) + cc->mss;
+	cc->cwnd = (cc->cwnd > acked ? cc->cwnd - acked : 0) + (acked >= cc->mss ? cc->mss : 0);
 }
 
 /* RFC 6582 §3.2 step 3, the first option: min(ssthresh, max(FlightSize, SMSS) + SMSS). */
@@ -114,7 +123,7 @@ newreno_on_loss(struct dtcp_cc *cc, uint32_t flight, uint64_t now_ns)
 	(void)now_ns;
 	cc->ssthresh = max_u32(flight / 2, 2u * cc->mss);
 	cc->cwnd = cc->ssthresh + 3u * cc->mss;
-	cc->flags = (uint8_t)((cc->flags & ~DTCP_CC_F_RTO) | DTCP_CC_F_RECOVERY);
+	cc->flags = (uint8_t)((cc->flags & ~(DTCP_CC_F_RTO | DTCP_CC_F_RTO_SS)) | DTCP_CC_F_RECOVERY);
 }
 
 static void
@@ -131,7 +140,7 @@ newreno_on_rto(struct dtcp_cc *cc, uint32_t flight, uint64_t now_ns)
 	(void)now_ns;
 	cc->ssthresh = max_u32(flight / 2, 2u * cc->mss);
 	cc->cwnd = cc->mss;
-	cc->flags = (uint8_t)((cc->flags & ~DTCP_CC_F_RECOVERY) | DTCP_CC_F_RTO);
+	cc->flags = (uint8_t)((cc->flags & ~DTCP_CC_F_RECOVERY) | DTCP_CC_F_RTO | DTCP_CC_F_RTO_SS);
 }
 
 const struct dtcp_cc_ops dtcp_cc_newreno_ops = {
@@ -325,7 +334,8 @@ cubic_on_loss(struct dtcp_cc *cc, uint32_t flight, uint64_t now_ns)
 	cu->cwnd_prior = cc->cwnd;
 	cc->ssthresh = cubic_ssthresh(cc, flight);
 	cc->cwnd = cc->ssthresh + 3u * cc->mss;
-	cc->flags = (uint8_t)((cc->flags & ~(DTCP_CC_F_RTO | DTCP_CC_F_EPOCH)) | DTCP_CC_F_RECOVERY);
+	cc->flags = (uint8_t)((cc->flags & ~(DTCP_CC_F_RTO | DTCP_CC_F_RTO_SS | DTCP_CC_F_EPOCH)) |
+			      DTCP_CC_F_RECOVERY);
 }
 
 static void
@@ -356,7 +366,7 @@ cubic_on_rto(struct dtcp_cc *cc, uint32_t flight, uint64_t now_ns)
 	cc->ssthresh = cubic_ssthresh(cc, flight);
 	cc->cwnd = cc->mss;
 	cc->flags = (uint8_t)((cc->flags & ~(DTCP_CC_F_RECOVERY | DTCP_CC_F_EPOCH)) |
-			      DTCP_CC_F_RTO);
+			      DTCP_CC_F_RTO | DTCP_CC_F_RTO_SS);
 }
 
 const struct dtcp_cc_ops dtcp_cc_cubic_ops = {

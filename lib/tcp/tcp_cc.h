@@ -40,6 +40,7 @@ enum {
 	DTCP_CC_F_RTO       = 1 << 1, /* after on_rto, until new data is acknowledged */
 	DTCP_CC_F_EPOCH     = 1 << 2, /* CUBIC: a congestion avoidance stage is running */
 	DTCP_CC_F_ALPHA_ONE = 1 << 3, /* CUBIC: W_est reached cwnd_prior, alpha is 1 (§4.3) */
+	DTCP_CC_F_RTO_SS    = 1 << 4, /* slow start after a timeout: L = 1 SMSS (RFC 3465 §2.3) */
 };
 
 /*

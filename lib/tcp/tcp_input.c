@@ -672,6 +672,7 @@ ack_advance(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_seg *s)
 	if (data_acked > 0)
 		tcp_snd_q_drop(w, c, data_acked);
 	c->dupacks = 0;
+	c->lt_bytes = 0;
 	if (c->tlp_out && seq_geq(s->ack, c->tlp_end))
 		c->tlp_out = false;
 	if (c->in_recovery) {
@@ -732,6 +733,20 @@ is_dupack(const struct dtcp_tcb *c, const struct dtcp_seg *s)
 }
 
 /*
+ * FlightSize for ssthresh at a loss: what limited transmit sent beyond
+ * cwnd does not count (RFC 5681 §3.2 step 2).
+ */
+static uint32_t
+loss_flight(struct dtcp_tcb *c)
+{
+	uint32_t flight = c->snd_max - c->snd_una;
+	uint32_t lt = RTE_MIN(c->lt_bytes, flight);
+
+	c->lt_bytes = 0;
+	return flight - lt;
+}
+
+/*
  * RFC 5681 §3.2 with RFC 6582 (NewReno): the third duplicate ACK resends
  * the first unacknowledged segment and enters fast recovery, unless this
  * is still the loss that an earlier recovery or timeout covers; each one
@@ -755,7 +770,7 @@ dupack(struct dtcp_worker *w, struct dtcp_tcb *c)
 		/* RFC 6582 §3.2 step 1: the same window's losses; no new recovery. */
 		return;
 	}
-	c->cc_ops->on_loss(&c->cc, c->snd_max - c->snd_una, w->now_ns);
+	c->cc_ops->on_loss(&c->cc, loss_flight(c), w->now_ns);
 	c->recover = c->snd_max;
 	c->in_recovery = true;
 	ctr_inc(w, DTCP_CTR_tcp_fast_retransmit);
@@ -787,7 +802,7 @@ sack_dupack(struct dtcp_worker *w, struct dtcp_tcb *c)
 	}
 	/* (4.1) - (4.5): RecoveryPoint, ssthresh = cwnd (no inflation: pipe
 	 * counts what left the network), the first segment again, then (C). */
-	c->cc_ops->on_loss(&c->cc, c->snd_max - c->snd_una, w->now_ns);
+	c->cc_ops->on_loss(&c->cc, loss_flight(c), w->now_ns);
 	c->cc.cwnd = c->cc.ssthresh;
 	c->recover = c->snd_max;
 	c->in_recovery = true;

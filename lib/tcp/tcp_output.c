@@ -667,6 +667,8 @@ tcp_output(struct dtcp_worker *w, struct dtcp_tcb *c)
 					break;
 				if (!tcp_send_new(w, c, usable))
 					break;
+				if (lt > 0 && c->snd_nxt - c->snd_una > c->cc.cwnd)
+					c->lt_bytes = c->snd_nxt - c->snd_una - c->cc.cwnd;
 				sent = true;
 				c->force_send = false;
 			}

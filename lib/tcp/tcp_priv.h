@@ -205,6 +205,7 @@ struct dtcp_tcb {
 	struct dtcp_cc cc;             /* cwnd, ssthresh and the algorithm's state */
 	uint32_t recover;             /* RFC 6582: SND.MAX when fast recovery began */
 	uint8_t dupacks;              /* duplicate ACKs in a row (RFC 5681 §2) */
+	uint32_t lt_bytes;            /* sent beyond cwnd by limited transmit (RFC 3042) since */
 
 	/* SACK, sending side (RFC 2018, RFC 6675): the scoreboard, from a
 	 * pool while the peer reports holes, NULL otherwise. */
