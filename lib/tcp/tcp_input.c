@@ -682,6 +682,7 @@ ack_advance(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_seg *s)
 			 * After a timeout the window is slow start's own. */
 			c->in_recovery = false;
 			c->sack_recovery = false;
+			c->holes_lost = false;
 			if (c->rto_recovery)
 				c->rto_recovery = false;
 			else
@@ -788,6 +789,8 @@ dupack(struct dtcp_worker *w, struct dtcp_tcb *c)
 static void
 sack_dupack(struct dtcp_worker *w, struct dtcp_tcb *c)
 {
+	bool probe_seen;
+
 	ctr_inc(w, DTCP_CTR_tcp_dupack_rx);
 	if (c->in_recovery) {
 		tcp_schedule_output(w, c);
@@ -795,7 +798,11 @@ sack_dupack(struct dtcp_worker *w, struct dtcp_tcb *c)
 	}
 	if (c->dupacks < 255)
 		c->dupacks++;
-	if ((c->dupacks < TCP_DUPTHRESH && !tcp_sack_is_lost(c, c->snd_una)) ||
+	/* A loss probe went after everything in flight; once it is SACKed,
+	 * every hole below it is lost (the ordering RFC 8985 §6.2 uses). */
+	probe_seen = c->tlp_out && c->sackb != NULL && c->sackb->n > 0 &&
+		     seq_geq(c->sackb->r[c->sackb->n - 1].end, c->tlp_end);
+	if ((c->dupacks < TCP_DUPTHRESH && !probe_seen && !tcp_sack_is_lost(c, c->snd_una)) ||
 	    (c->recover != 0 && seq_lt(c->snd_una, c->recover))) {
 		tcp_schedule_output(w, c);
 		return;
@@ -807,6 +814,8 @@ sack_dupack(struct dtcp_worker *w, struct dtcp_tcb *c)
 	c->recover = c->snd_max;
 	c->in_recovery = true;
 	c->sack_recovery = true;
+	c->holes_lost = probe_seen;
+	c->tlp_out = false;
 	c->high_rxt = c->snd_una;
 	ctr_inc(w, DTCP_CTR_tcp_fast_retransmit);
 	ctr_inc(w, DTCP_CTR_tcp_sack_recovery);

@@ -189,6 +189,7 @@ struct dtcp_tcb {
 	bool sack_recovery : 1;       /* in_recovery is RFC 6675's, driven by the scoreboard */
 	bool force_send : 1;          /* a timeout: the next segment goes past Nagle and SWS */
 	bool rto_recovery : 1;        /* sack_recovery after a timeout: every hole counts as lost */
+	bool holes_lost : 1;          /* in sack_recovery, every hole below SND.MAX counts as lost */
 	bool tlp_armed : 1;           /* rtx_timer runs as the probe timeout (RFC 8985 §7) */
 	bool tlp_out : 1;             /* a loss probe is in flight, up to tlp_end */
 

@@ -195,6 +195,7 @@ tcp_sack_rto(struct dtcp_worker *w, struct dtcp_tcb *c)
 	c->in_recovery = true;
 	c->sack_recovery = true;
 	c->rto_recovery = true;
+	c->holes_lost = true;
 	return true;
 }
 
@@ -237,7 +238,7 @@ lost_edge(const struct dtcp_tcb *c)
 	const struct dtcp_sackb *sb = c->sackb;
 	uint32_t bytes = 0, count = 0;
 
-	if (c->rto_recovery)
+	if (c->holes_lost)
 		return c->snd_max;
 	for (unsigned k = sb->n; k-- > 0;) {
 		bytes += sb->r[k].end - sb->r[k].start;
@@ -337,7 +338,7 @@ tcp_sack_output(struct dtcp_worker *w, struct dtcp_tcb *c)
 	uint32_t high_sacked = sb->n > 0 ? sb->r[sb->n - 1].end : c->snd_una;
 	bool sent = false;
 
-	if (c->rto_recovery)
+	if (c->holes_lost)
 		high_sacked = c->snd_max;
 	for (unsigned budget = 256; budget > 0; budget--) {
 		uint32_t from = seq_max(c->high_rxt, c->snd_una);

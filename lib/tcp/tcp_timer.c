@@ -123,6 +123,7 @@ rtx_fire(struct dtcp_worker *w, struct dtcp_tcb *c)
 	c->in_recovery = false;
 	c->sack_recovery = false;
 	c->rto_recovery = false;
+	c->holes_lost = false;
 	c->dupacks = 0;
 	c->recover = c->snd_max;
 	c->cc_ops->on_rto(&c->cc, c->snd_max - c->snd_una, w->now_ns);
