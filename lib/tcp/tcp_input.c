@@ -205,6 +205,16 @@ rtt_from_ack(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_seg *s
 	if (c->ts_ok && s->opt.ts_ok && s->opt.tsecr != 0) {
 		uint32_t ms = tcp_ts_now(w) + c->ts_offset - s->opt.tsecr;
 
+		/* Karn's rule for timestamps: an echo of a segment sent before the
+		 * last timeout may time the original whose ACK was lost, across
+		 * the whole backed-off wait; it would inflate the RTO that caused
+		 * it. Only echoes from after the timeout count. */
+		if (c->rto_tsval != 0) {
+			if ((int32_t)(s->opt.tsecr - c->rto_tsval) < 0)
+				return;
+			c->rto_tsval = 0;
+		}
+
 		/* An echo from the future or older than a minute is no measurement. */
 		if (ms < 60000)
 			tcp_rtt_sample(w, c, ms * 1000);
@@ -820,6 +830,7 @@ sack_dupack(struct dtcp_worker *w, struct dtcp_tcb *c)
 	ctr_inc(w, DTCP_CTR_tcp_fast_retransmit);
 	ctr_inc(w, DTCP_CTR_tcp_sack_recovery);
 	tcp_retransmit_una(w, c);
+	tcp_sack_note_rexmit(c, c->snd_una);
 	tcp_rtx_arm(w, c);
 	tcp_schedule_output(w, c);
 }

@@ -497,9 +497,12 @@ tcp_send_old(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t seq, uint32_t l
 	ctr_inc(w, DTCP_CTR_tcp_rexmit);
 	c->total_retrans++;
 	c->rtt_timing = false;
+	/* The flags it had: PSH at the end of the queued data, and the FIN if it went. */
 	if (len > 0)
 		return tcb_send(w, c, seq,
-				(uint8_t)(fin_sent && seq + len == data_end ? RTE_TCP_FIN_FLAG : 0), len);
+				(uint8_t)(seq + len != data_end ? 0
+					  : RTE_TCP_PSH_FLAG | (fin_sent ? RTE_TCP_FIN_FLAG : 0)),
+				len);
 	if (fin_sent && seq == data_end)
 		return tcb_send(w, c, data_end, RTE_TCP_FIN_FLAG, 0);
 	return false;

@@ -138,7 +138,7 @@ struct dtcp_seg {
 /* SACK ranges the sender keeps, and out-of-order blocks the receiver reports first. */
 #define TCP_SACK_BOARD 16
 #define TCP_SACK_RXT 16
-#define TCP_SACK_RECENT 3
+#define TCP_SACK_RECENT 4
 /* RFC 6675 DupThresh. */
 #define TCP_DUPTHRESH 3
 
@@ -213,6 +213,7 @@ struct dtcp_tcb {
 	struct dtcp_sackb *sackb;
 	uint32_t high_rxt;            /* RFC 6675 HighRxt: end of the highest retransmission */
 	uint32_t tlp_end;             /* SND.MAX when the loss probe went */
+	uint32_t rto_tsval;           /* our TSval when the last timeout fired (0: none) */
 	/* SACK, receiving side: a byte of each out-of-order block we received
 	 * into lately, newest first, so that ACKs report those blocks first
 	 * (RFC 2018 §4). */
@@ -450,6 +451,8 @@ void tcp_sack_trim(struct dtcp_worker *w, struct dtcp_tcb *c);
 void tcp_sack_free(struct dtcp_worker *w, struct dtcp_tcb *c);
 /* A timeout: recovery goes on from SND.UNA with every hole counted lost. False without a board. */
 bool tcp_sack_rto(struct dtcp_worker *w, struct dtcp_tcb *c);
+/* A hole at seq resent outside NextSeg() (the first at recovery's start): watch it. */
+void tcp_sack_note_rexmit(struct dtcp_tcb *c, uint32_t seq);
 /* RFC 6675 IsLost(seq). */
 bool tcp_sack_is_lost(const struct dtcp_tcb *c, uint32_t seq);
 /* RFC 6675 §5 step 4: the sending of loss recovery, as cwnd and pipe allow. */

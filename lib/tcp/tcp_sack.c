@@ -320,6 +320,13 @@ rexmit_note(struct dtcp_sackb *sb, uint32_t seq, uint32_t mark)
 	sb->rx[i].mark = mark;
 }
 
+void
+tcp_sack_note_rexmit(struct dtcp_tcb *c, uint32_t seq)
+{
+	if (c->sackb != NULL)
+		rexmit_note(c->sackb, seq, c->snd_max);
+}
+
 /*
  * RFC 6675 §5 step (C): while cwnd - pipe >= 1 SMSS, send what NextSeg()
  * names: (1) the first lost hole above HighRxt, (2) new data, (3) the

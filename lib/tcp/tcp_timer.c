@@ -131,6 +131,7 @@ rtx_fire(struct dtcp_worker *w, struct dtcp_tcb *c)
 		c->snd_nxt = c->snd_una;
 	c->retries++;
 	c->rtt_timing = false;
+	c->rto_tsval = (tcp_ts_now(w) + c->ts_offset) | 1;
 	rto_backoff(w, c);
 	ctr_inc(w, DTCP_CTR_tcp_rto);
 	/* The resending counts itself (tcp_send_new). */
