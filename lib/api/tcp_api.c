@@ -510,7 +510,8 @@ dtcp_conn_info(const struct dtcp_conn *conn, struct dtcp_conn_info *o)
 	o->snd_nxt = c->snd_nxt;
 	o->snd_wnd = c->snd_wnd;
 	o->rcv_nxt = c->rcv_nxt;
-	o->rcv_wnd = tcp_rcv_wnd(c);
+	/* RCV.WND as the peer was last told it (the right edge we promised). */
+	o->rcv_wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 	o->snd_mss = c->snd_mss;
 	o->snd_wscale = c->snd_wscale;
 	o->rcv_wscale = c->rcv_wscale;
@@ -591,7 +592,7 @@ tcp_deliver_events(struct dtcp_worker *w)
 			 * by enough, when what the peer was told has closed below half
 			 * the buffer; otherwise the next (perhaps delayed) ACK carries it.
 			 */
-			if (!c->dead && adv < c->rcv_buf / 2 && tcp_rcv_wnd(c) - adv >=
+			if (!c->dead && adv < c->rcv_buf / 2 && tcp_rcv_wnd(w, c) - adv >=
 			    RTE_MIN(c->rcv_buf / 2, (uint32_t)w->tcp->our_mss)) {
 				c->ack_now = true;
 				tcp_schedule_output(w, c);

@@ -56,14 +56,25 @@ tcp_mss_for(const struct dtcp_worker *w, const struct dtcp_tcb *c)
 	return mss;
 }
 
-/* RCV.WND to offer: free buffer space, but the right edge never moves left (RFC 9293 §3.8.6). */
+/*
+ * RCV.WND to offer: free buffer space, but the right edge never moves left
+ * (RFC 9293 §3.8.6), and moves right only by a useful amount: at least
+ * min(half the buffer, one full segment), so that a reader taking a few
+ * bytes at a time does not invite the peer to send as few (receiver-side
+ * silly window avoidance, §3.8.6.2.2).
+ */
 uint32_t
-tcp_rcv_wnd(const struct dtcp_tcb *c)
+tcp_rcv_wnd(const struct dtcp_worker *w, const struct dtcp_tcb *c)
 {
 	uint32_t space = c->rcv_buf > c->rcv_q_bytes ? c->rcv_buf - c->rcv_q_bytes : 0;
 	uint32_t promised = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 
-	return RTE_MAX(space, promised);
+	if (space <= promised)
+		return promised;
+	if (w->cfg.tcp_rcv_sws &&
+	    space - promised < RTE_MIN(c->rcv_buf / 2, (uint32_t)w->tcp->our_mss))
+		return promised;
+	return space;
 }
 
 static void
@@ -239,9 +250,9 @@ hdr_opts(struct rte_mbuf *m)
 
 /* The window field for a non-SYN segment; remembers the right edge offered. */
 static uint16_t
-wnd_field(struct dtcp_tcb *c)
+wnd_field(const struct dtcp_worker *w, struct dtcp_tcb *c)
 {
-	uint32_t wnd = tcp_rcv_wnd(c);
+	uint32_t wnd = tcp_rcv_wnd(w, c);
 	uint32_t field = RTE_MIN(wnd >> c->rcv_wscale, 65535u);
 
 	/* Rounding down by the shift must not move the edge left either. */
@@ -333,7 +344,7 @@ tcb_send(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t seq, uint8_t flags,
 	c->delack_bytes = 0;
 	if (dtcp_timer_armed(&c->delack_timer))
 		dtcp_wheel_cancel(&w->wheel, &c->delack_timer);
-	seg_send(w, hdr, &c->key, seq, c->rcv_nxt, flags, wnd_field(c), opt_len, data,
+	seg_send(w, hdr, &c->key, seq, c->rcv_nxt, flags, wnd_field(w, c), opt_len, data,
 		 data_len, nsegs);
 	return true;
 }

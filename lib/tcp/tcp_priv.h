@@ -435,7 +435,7 @@ void tcp_rtx_arm(struct dtcp_worker *w, struct dtcp_tcb *c);
 /* RFC 8985 §7.3: the probe timeout fired; send the loss probe. */
 void tcp_tlp_send(struct dtcp_worker *w, struct dtcp_tcb *c);
 /* Advertised receive window (what RCV.WND is now), never shrinking the right edge. */
-uint32_t tcp_rcv_wnd(const struct dtcp_tcb *c);
+uint32_t tcp_rcv_wnd(const struct dtcp_worker *w, const struct dtcp_tcb *c);
 uint16_t tcp_mss_for(const struct dtcp_worker *w, const struct dtcp_tcb *c);
 void tcp_snd_q_drop(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t bytes);
 /* Resend the first unacknowledged segment (or the FIN), SND.NXT untouched. */

@@ -444,7 +444,7 @@ tcp_enter_time_wait(struct dtcp_worker *w, struct dtcp_tcb *c)
 	tw->ts_ok = c->ts_ok;
 	tw->ts_recent = c->ts_recent;
 	tw->ts_offset = c->ts_offset;
-	tw->wnd = (uint16_t)RTE_MIN(tcp_rcv_wnd(c) >> c->rcv_wscale, 65535u);
+	tw->wnd = (uint16_t)RTE_MIN(tcp_rcv_wnd(w, c) >> c->rcv_wscale, 65535u);
 	/* The record takes the TCB's place in the flow table. */
 	tcp_flow_del(w, &c->key, c->hash);
 	tcp_set_state(w, c, DTCP_TCP_CLOSED);

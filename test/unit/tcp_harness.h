@@ -95,15 +95,17 @@ std::ostream &operator<<(std::ostream &os, const TcpSeg &s);
 class TcpTest : public StackTest {
 protected:
 	// Packet tests see each ACK at once (no delayed ACK), each piece of
-	// data sent at once (no Nagle), and segments without SACK blocks (SACK
-	// not offered) unless they set cfg_.tcp_delack_ms, cfg_.tcp_nodelay or
-	// cfg_.tcp_sack themselves after calling this.
+	// data sent at once (no Nagle), segments without SACK blocks (SACK not
+	// offered) and a window that reopens by any amount (no receiver SWS
+	// avoidance) unless they set cfg_.tcp_delack_ms, cfg_.tcp_nodelay,
+	// cfg_.tcp_sack or cfg_.tcp_rcv_sws themselves after calling this.
 	void SetUp() override
 	{
 		StackTest::SetUp();
 		cfg_.tcp_delack_ms = 0;
 		cfg_.tcp_nodelay = 1;
 		cfg_.tcp_sack = 0;
+		cfg_.tcp_rcv_sws = 0;
 	}
 
 	// The connection most tests use: the peer's port to ours, whichever side

@@ -129,6 +129,71 @@ TEST_F(TcpAck, Established_PeerFin_AckedAtOnce)
 	ExpectState(DTCP_TCP_CLOSE_WAIT);
 }
 
+// ==== Receiver-side silly window avoidance (RFC 9293 §3.8.6.2.2) =============================
+
+// The window's right edge stays where it was until it can move by at least
+// min(half the buffer, one full segment); then it moves by all it can. Here
+// the application takes every byte at once, so the buffer is always empty:
+// without the rule, every ACK would offer the whole buffer again.
+class TcpRcvSws : public TcpAck {
+protected:
+	void SetUp() override
+	{
+		TcpAck::SetUp();
+		cfg_.tcp_delack_ms = 0;
+		cfg_.tcp_rcv_sws = 1;
+	}
+};
+
+TEST_F(TcpRcvSws, SmallSegments_EdgeHeldUntilAFullSegmentThenReopened)
+{
+	ASSERT_NO_FATAL_FAILURE(Open());
+	const uint32_t mss = OurMss();
+	ASSERT_EQ(mss, 1460u);
+	const std::string piece(100, 'x');
+	uint32_t taken = 0;
+
+	// 100 bytes at a time: 14 pieces (1400 bytes) leave the edge where it was.
+	for (int k = 1; k <= 14; k++) {
+		SCOPED_TRACE("piece " + std::to_string(k));
+		Inject(Data(piece, 0));
+		rcv_ += 100;
+		taken += 100;
+		ExpectSeg(ExpectOneTx(), "A", O(snd_), P(rcv_), (uint16_t)(65535 - taken));
+		EXPECT_EQ(Info().rcv_wnd, 65535 - taken);
+	}
+	// The 15th makes 1500 >= one segment: the whole buffer is offered again.
+	Inject(Data(piece, 0));
+	rcv_ += 100;
+	ExpectSeg(ExpectOneTx(), "A", O(snd_), P(rcv_), 65535);
+	EXPECT_EQ(ReceivedBytes().size(), 1500u);
+}
+
+// A small buffer: the threshold is half the buffer when that is below a segment.
+TEST_F(TcpRcvSws, SmallBuffer_ThresholdIsHalfTheBuffer)
+{
+	cfg_.tcp_rcvbuf = 2048;
+	ASSERT_NO_FATAL_FAILURE(Open());
+	Inject(Data(std::string(1000, 'y'), 0));
+	rcv_ += 1000;
+	// 1000 < 1024: the edge is held.
+	ExpectSeg(ExpectOneTx(), "A", O(snd_), P(rcv_), 1048);
+	Inject(Data(std::string(30, 'y'), 0));
+	rcv_ += 30;
+	// 1030 >= 1024: reopened.
+	ExpectSeg(ExpectOneTx(), "A", O(snd_), P(rcv_), 2048);
+}
+
+// With the rule off (the packet suites' default) the window reopens by any amount.
+TEST_F(TcpRcvSws, Off_WindowReopensAtOnce)
+{
+	cfg_.tcp_rcv_sws = 0;
+	ASSERT_NO_FATAL_FAILURE(Open());
+	Inject(Data(std::string(100, 'z'), 0));
+	rcv_ += 100;
+	ExpectSeg(ExpectOneTx(), "A", O(snd_), P(rcv_), 65535);
+}
+
 } // namespace
 
 // Nagle (RFC 896, RFC 9293 §3.7.4): with data unacknowledged, a small
