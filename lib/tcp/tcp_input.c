@@ -826,6 +826,7 @@ sack_dupack(struct dtcp_worker *w, struct dtcp_tcb *c)
 	c->sack_recovery = true;
 	c->holes_lost = probe_seen;
 	c->tlp_out = false;
+	c->rescue_ok = false;
 	c->high_rxt = c->snd_una;
 	ctr_inc(w, DTCP_CTR_tcp_fast_retransmit);
 	ctr_inc(w, DTCP_CTR_tcp_sack_recovery);

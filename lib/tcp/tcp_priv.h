@@ -192,6 +192,7 @@ struct dtcp_tcb {
 	bool holes_lost : 1;          /* in sack_recovery, every hole below SND.MAX counts as lost */
 	bool tlp_armed : 1;           /* rtx_timer runs as the probe timeout (RFC 8985 §7) */
 	bool tlp_out : 1;             /* a loss probe is in flight, up to tlp_end */
+	bool rescue_ok : 1;           /* rescue_rxt is defined (RFC 6675 RescueRxt) */
 
 	uint32_t snd_una, snd_nxt, snd_max, snd_wnd, max_snd_wnd;
 	uint32_t snd_wl1, snd_wl2, iss;
@@ -213,6 +214,7 @@ struct dtcp_tcb {
 	struct dtcp_sackb *sackb;
 	uint32_t high_rxt;            /* RFC 6675 HighRxt: end of the highest retransmission */
 	uint32_t tlp_end;             /* SND.MAX when the loss probe went */
+	uint32_t rescue_rxt;          /* RFC 6675 RescueRxt */
 	uint32_t rto_tsval;           /* our TSval when the last timeout fired (0: none) */
 	/* SACK, receiving side: a byte of each out-of-order block we received
 	 * into lately, newest first, so that ACKs report those blocks first

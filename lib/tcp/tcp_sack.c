@@ -330,9 +330,9 @@ tcp_sack_note_rexmit(struct dtcp_tcb *c, uint32_t seq)
 /*
  * RFC 6675 §5 step (C): while cwnd - pipe >= 1 SMSS, send what NextSeg()
  * names: (1) the first lost hole above HighRxt, (2) new data, (3) the
- * first hole above HighRxt with SACKed data beyond it. The rescue
- * retransmission of rule (4) is left out; the retransmission timer covers
- * a loss at the tail. Bounded: each pass sends a segment or stops.
+ * first hole above HighRxt with SACKed data beyond it, (4) once, the
+ * rescue: the highest unSACKed segment. Bounded: each pass sends a
+ * segment or stops.
  */
 bool
 tcp_sack_output(struct dtcp_worker *w, struct dtcp_tcb *c)
@@ -375,8 +375,28 @@ tcp_sack_output(struct dtcp_worker *w, struct dtcp_tcb *c)
 			/* Rule 3: a hole not yet judged lost, with SACKed data above. */
 			rexmit = seq_lt(hole, high_sacked);
 		}
-		if (!rexmit)
+		if (!rexmit) {
+			/* Rule 4, the rescue: once per recovery (per cumulative ACK
+			 * past the last rescue), the highest unSACKed segment again,
+			 * for a loss at the tail that nothing above it can show.
+			 * HighRxt stays. */
+			uint32_t top = seq_lt(c->snd_max, data_end) ? c->snd_max : data_end;
+			uint32_t from_top;
+
+			if (c->rescue_ok && !seq_gt(c->snd_una, c->rescue_rxt))
+				break;
+			if (!seq_lt(high_sacked, top) || !seq_lt(hole, top))
+				break;
+			from_top = RTE_MIN(top - seq_max(hole, high_sacked), mss);
+			if (!tcp_send_old(w, c, top - from_top, from_top))
+				break;
+			ctr_inc(w, DTCP_CTR_tcp_sack_rescue);
+			c->rescue_ok = true;
+			c->rescue_rxt = c->recover;
+			pipe += from_top;
+			sent = true;
 			break;
+		}
 		len = RTE_MIN(next - hole, mss);
 		if (seq_lt(hole, data_end) && seq_gt(hole + len, data_end))
 			len = data_end - hole;
