@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Congestion control ops (lib/tcp/tcp_cc.c) against the RFCs' formulas:
-// NewReno (RFC 5681, RFC 3465, RFC 6582), checked also against the window
-// arithmetic tcp_input.c and tcp_timer.c do inline today, and CUBIC
+// NewReno (RFC 5681, RFC 3465, RFC 6582), checked also against a reference
+// model of the window arithmetic over random events, and CUBIC
 // (RFC 9438), driven by ACKs at a fixed RTT on a fake clock. Pure unit
 // tests: no worker, no packets, the clock an argument.
 #include <gtest/gtest.h>
@@ -287,9 +287,20 @@ TEST(NewReno, Recovery_InflateDeflateAndExit)
 	f.Dupack();
 	f.Dupack();
 	EXPECT_EQ(f.cwnd(), 25 * kMss);
-	// A partial ACK for 3000 bytes: deflate by them, add one SMSS back.
+	// RFC 6582 §3.2 step 5: "Deflate the congestion window by the amount of
+	// new data acknowledged ... If the partial ACK acknowledges at least one
+	// SMSS of new data, then add back SMSS bytes". 3000 bytes: deflate by
+	// them, add one SMSS back.
 	f.PartialAck(3000);
 	EXPECT_EQ(f.cwnd(), 25 * kMss - 3000 + kMss);
+	// Exactly one SMSS: still added back.
+	f.PartialAck(kMss);
+	EXPECT_EQ(f.cwnd(), 25 * kMss - 3000 + kMss);
+	// Below one SMSS: deflated, nothing added back.
+	f.PartialAck(kMss - 1);
+	EXPECT_EQ(f.cwnd(), 25 * kMss - 3000 + 1);
+	f.PartialAck(1);
+	EXPECT_EQ(f.cwnd(), 25 * kMss - 3000);
 	// One that acknowledges more than cwnd leaves one SMSS.
 	f.PartialAck(100 * kMss);
 	EXPECT_EQ(f.cwnd(), kMss);
@@ -333,12 +344,88 @@ TEST(NewReno, Rto_LossWindowOneSmss)
 	EXPECT_EQ(g.cwnd(), 2 * kMss);
 }
 
+// RFC 3465 §2.3: in the slow start that follows a retransmission timeout L
+// is 1 SMSS, not 2 (the ACKs for what the timeout resent may cover data the
+// peer held long before; counting all of it would release a burst). Until
+// cwnd reaches ssthresh, or the next loss; then L = 2 SMSS again. The same
+// for CUBIC, whose slow start is Reno's (RFC 9438 §4.10).
+TEST(CcOps, SlowStartAfterRto_LimitOneSmssUntilSsthresh)
+{
+	for (const char *name : { "newreno", "cubic" }) {
+		SCOPED_TRACE(name);
+		Flow f(name);
+
+		f.GrowTo(40);
+		f.Rto(40 * kMss);
+		ASSERT_EQ(f.cwnd(), kMss);
+		const uint32_t ssthresh = f.cc().ssthresh;   // 20 (NewReno) or 28 (CUBIC) SMSS
+		// A stretch ACK for all 40 segments: one SMSS.
+		f.Advance(kMs);
+		f.Ack(40 * kMss);
+		EXPECT_EQ(f.cwnd(), 2 * kMss);
+		// A delayed ACK for two: still one.
+		f.Advance(kMs);
+		f.Ack(2 * kMss);
+		EXPECT_EQ(f.cwnd(), 3 * kMss);
+		// Less than an SMSS: what it acknowledged.
+		f.Advance(kMs);
+		f.Ack(100);
+		EXPECT_EQ(f.cwnd(), 3 * kMss + 100);
+		// Below ssthresh, an SMSS per ACK of two segments, up to the ACK
+		// that takes cwnd to ssthresh, which ends this slow start.
+		while (f.cwnd() < ssthresh) {
+			uint32_t w = f.cwnd();
+
+			f.Advance(kMs);
+			f.Ack(2 * kMss);
+			ASSERT_EQ(f.cwnd(), w + kMss);
+		}
+		// A fast retransmit whose recovery leaves cwnd below ssthresh: the
+		// slow start after it is an ordinary one, L = 2 SMSS.
+		f.Loss(f.cwnd());
+		f.RecoveryEnd(0);
+		ASSERT_EQ(f.cwnd(), 2 * kMss);
+		ASSERT_LT(f.cwnd(), f.cc().ssthresh);
+		f.Advance(kMs);
+		f.Ack(2 * kMss);
+		EXPECT_EQ(f.cwnd(), 4 * kMss) << "L = 2 SMSS once the timeout's slow start is over";
+
+		// A fast retransmit during the timeout's slow start ends it too.
+		Flow g(name);
+		g.GrowTo(40);
+		g.Rto(40 * kMss);
+		g.Ack(2 * kMss);
+		ASSERT_EQ(g.cwnd(), 2 * kMss);
+		g.Loss(20 * kMss);
+		g.RecoveryEnd(0);
+		ASSERT_EQ(g.cwnd(), 2 * kMss);
+		ASSERT_LT(g.cwnd(), g.cc().ssthresh);
+		g.Ack(2 * kMss);
+		EXPECT_EQ(g.cwnd(), 4 * kMss) << "L = 2 SMSS after the fast retransmit";
+
+		// Timeouts again before anything new is acknowledged (backed off,
+		// RFC 6298 §5.5): still the timeout's slow start, L = 1 SMSS.
+		Flow h(name);
+		h.GrowTo(40);
+		h.Rto(40 * kMss);
+		h.Rto(40 * kMss);
+		h.Ack(3 * kMss);
+		EXPECT_EQ(h.cwnd(), 2 * kMss);
+	}
+}
+
 // The window arithmetic of ack_advance(), dupack() and rtx_fire() as it
-// stands inline in tcp_input.c and tcp_timer.c (commit 1fd5eb7), copied
-// as a reference: the NewReno ops must give the same cwnd and ssthresh
-// after every event of a long random sequence.
+// stood inline in tcp_input.c and tcp_timer.c (commit 1fd5eb7), with the two
+// rules that arithmetic missed:
+//  - RFC 6582 §3.2 step 5: a partial ACK adds SMSS back only "If the
+//    partial ACK acknowledges at least one SMSS of new data";
+//  - RFC 3465 §2.3: L = 1 SMSS in the slow start after a timeout, until
+//    cwnd reaches ssthresh or the next fast retransmit.
+// The NewReno ops must give the same cwnd and ssthresh after every event
+// of a long random sequence.
 struct InlineNewReno {
 	uint32_t cwnd, ssthresh, mss;
+	bool after_rto;   // the slow start that follows a timeout
 
 	static uint32_t Min(uint32_t a, uint32_t b) { return a < b ? a : b; }
 	static uint32_t Max(uint32_t a, uint32_t b) { return a > b ? a : b; }
@@ -347,32 +434,41 @@ struct InlineNewReno {
 		mss = m;
 		ssthresh = UINT32_MAX / 2;
 		cwnd = Min(10u * mss, Max(2u * mss, 14600u));
+		after_rto = false;
 	}
 	void NewAck(uint32_t data_acked)  // ack_advance(), not in recovery
 	{
 		if (data_acked > 0) {
-			if (cwnd < ssthresh)
-				cwnd += Min(data_acked, 2u * mss);
-			else
+			if (cwnd < ssthresh) {
+				cwnd += Min(data_acked, (after_rto ? 1u : 2u) * mss);
+				if (cwnd >= ssthresh)
+					after_rto = false;
+			} else {
 				cwnd += Max((uint32_t)((uint64_t)mss * data_acked / cwnd), 1u);
+			}
 		}
 	}
 	void FullAck(uint32_t flight) { cwnd = Min(ssthresh, Max(flight, mss) + mss); }
-	void PartialAck(uint32_t acked) { cwnd = (cwnd > acked ? cwnd - acked : 0) + mss; }
+	void PartialAck(uint32_t acked)
+	{
+		cwnd = (cwnd > acked ? cwnd - acked : 0) + (acked >= mss ? mss : 0);
+	}
 	void DupAckInRecovery() { cwnd += mss; }
 	void ThirdDupAck(uint32_t flight)  // dupack()
 	{
 		ssthresh = Max(flight / 2, 2u * mss);
 		cwnd = ssthresh + 3u * mss;
+		after_rto = false;
 	}
 	void Rto(uint32_t flight)  // rtx_fire()
 	{
 		ssthresh = Max(flight / 2, 2u * mss);
 		cwnd = mss;
+		after_rto = true;
 	}
 };
 
-TEST(NewReno, MatchesTodaysInlineArithmetic_RandomEvents)
+TEST(NewReno, MatchesReferenceArithmetic_RandomEvents)
 {
 	std::mt19937 rng(20240611);
 
