@@ -797,7 +797,7 @@ dupack(struct dtcp_worker *w, struct dtcp_tcb *c)
  * again until SND.UNA reaches the recovery point of the last (§5.1).
  */
 static void
-sack_dupack(struct dtcp_worker *w, struct dtcp_tcb *c)
+sack_dupack(struct dtcp_worker *w, struct dtcp_tcb *c, bool news)
 {
 	bool probe_seen;
 
@@ -806,6 +806,10 @@ sack_dupack(struct dtcp_worker *w, struct dtcp_tcb *c)
 		tcp_schedule_output(w, c);
 		return;
 	}
+	/* RFC 5681 §3.2 step 1, RFC 3042 §2: with SACK, a duplicate that
+	 * reports nothing new (the network duplicated it) lets nothing go. */
+	if (!news)
+		return;
 	if (c->dupacks < 255)
 		c->dupacks++;
 	/* A loss probe went after everything in flight; once it is SACKed,
@@ -886,7 +890,7 @@ check_ack(struct dtcp_worker *w, struct dtcp_tcb *c, struct rte_mbuf *m, const s
 		c->retries = 0;
 	else if (c->sackb != NULL && (is_dupack(c, s) ||
 				(news && s->len == 0 && !has(s, RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG))))
-		sack_dupack(w, c);
+		sack_dupack(w, c, news);
 	else if (is_dupack(c, s))
 		dupack(w, c);
 	/* Window update from the newest segment only (SND.WL1, SND.WL2), never from an old ACK. */

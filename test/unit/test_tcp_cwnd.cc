@@ -523,13 +523,7 @@ TEST_F(TcpCwnd, SenderSws_SmallWindowAtLeastHalfMax_SentAtOnce)
 // duplicate ACK SACKs s1, new information: limited transmit sends s10.
 // The same ACK again (duplicated on the way, or repeated by a receiver on
 // purpose) SACKs nothing new: no new segment.
-//
-// DISABLED: the library sends s11 for the repeated ACK. Cause: check_ack()
-// in lib/tcp/tcp_input.c hands every is_dupack() ACK to sack_dupack(),
-// which counts it in c->dupacks whether or not tcp_sack_update() found
-// anything new, and tcp_output() (lib/tcp/tcp_output.c) lets
-// min(dupacks, 2) SMSS go beyond cwnd from that count alone.
-TEST_F(TcpCwnd, DISABLED_LimitedTransmit_SackDuplicateWithoutNewInfo_NoNewData)
+TEST_F(TcpCwnd, LimitedTransmit_SackDuplicateWithoutNewInfo_NoNewData)
 {
 	cfg_.tcp_sack = 1;
 	Start();
