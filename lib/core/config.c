@@ -27,6 +27,10 @@ dtcp_config_defaults(struct dtcp_config *cfg)
 	cfg->mbufs = 65535;
 	cfg->mbuf_cache = 256;
 	cfg->queues = 1;
+	cfg->offloads = DTCP_OFFLOAD_AUTO;
+	cfg->tso = DTCP_OFFLOAD_AUTO;
+	cfg->lro = DTCP_OFFLOAD_AUTO;
+	cfg->tso_max = DTCP_TSO_MAX;
 	cfg->addrs[0].addr = 0xc6120002;      /* 198.18.0.2/24 */
 	cfg->addrs[0].prefix_len = 24;
 	cfg->n_addrs = 1;
@@ -79,9 +83,11 @@ dtcp_config_defaults(struct dtcp_config *cfg)
 	cfg->tcp_challenge_ack_limit = 10;
 }
 
-enum key_type { K_U8, K_U16, K_U32, K_IPV4, K_ADDRS, K_MAC, K_CC };
+enum key_type { K_U8, K_U16, K_U32, K_IPV4, K_ADDRS, K_MAC, K_CC, K_OFFLOAD };
 
 static const char *const cc_names[] = { [DTCP_CC_NEWRENO] = "newreno", [DTCP_CC_CUBIC] = "cubic" };
+static const char *const offload_names[] = { [DTCP_OFFLOAD_AUTO] = "auto",
+					      [DTCP_OFFLOAD_OFF] = "off" };
 
 struct key {
 	const char *section;
@@ -101,6 +107,10 @@ static const struct key keys[] = {
 	{ "port", "mbufs",      K_U32, F(mbufs), 1023, 1u << 26 },
 	{ "port", "mbuf_cache", K_U32, F(mbuf_cache), 0, 512 },
 	{ "port", "queues",     K_U16, F(queues), 1, 128 },
+	{ "port", "offloads",   K_OFFLOAD, F(offloads), 0, 0 },
+	{ "port", "tso",        K_OFFLOAD, F(tso), 0, 0 },
+	{ "port", "lro",        K_OFFLOAD, F(lro), 0, 0 },
+	{ "port", "tso_max",    K_U32, F(tso_max), 1024, DTCP_TSO_MAX },
 	{ "ip",   "address",    K_ADDRS, F(addrs), 0, 0 },
 	{ "ip",   "gateway",    K_IPV4, F(gateway), 0, 0 },
 	{ "ip",   "ttl",        K_U8,  F(ttl), 1, 255 },
@@ -251,6 +261,14 @@ dtcp_config_set(struct dtcp_config *cfg, const char *section, const char *key,
 				}
 			}
 			FAIL("[%s] %s: '%s' is not newreno or cubic", section, key, value);
+		case K_OFFLOAD:
+			for (unsigned a = 0; a < RTE_DIM(offload_names); a++) {
+				if (strcasecmp(value, offload_names[a]) == 0) {
+					*(uint8_t *)p = (uint8_t)a;
+					return 0;
+				}
+			}
+			FAIL("[%s] %s: '%s' is not auto or off", section, key, value);
 		case K_MAC:
 			if (rte_ether_unformat_addr(value, &cfg->mac) != 0 ||
 			    !rte_is_unicast_ether_addr(&cfg->mac) ||
@@ -405,6 +423,9 @@ dtcp_config_dump(const struct dtcp_config *cfg, void *file)
 			break;
 		case K_CC:
 			fprintf(f, "%s\n", cc_names[*(const uint8_t *)p]);
+			break;
+		case K_OFFLOAD:
+			fprintf(f, "%s\n", offload_names[*(const uint8_t *)p]);
 			break;
 		case K_ADDRS:
 			for (unsigned a = 0; a < cfg->n_addrs; a++) {

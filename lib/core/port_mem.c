@@ -86,6 +86,8 @@ dtcp_memport_create(const struct rte_ether_addr *mac, uint16_t mtu,
 	rte_ether_addr_copy(mac, &mp->port.mac);
 	mp->port.mtu = mtu;
 	mp->port.port_id = UINT16_MAX;
+	mp->port.tx_seg_max = UINT16_MAX;
+	mp->port.tx_mtu_seg_max = UINT16_MAX;
 	return &mp->port;
 }
 
@@ -123,6 +125,16 @@ void
 dtcp_memport_set_tx_limit(struct dtcp_port *p, unsigned per_call)
 {
 	((struct memport *)p)->tx_limit = per_call;
+}
+
+void
+dtcp_memport_set_offloads(struct dtcp_port *p, uint64_t tx_offloads, uint64_t rx_offloads,
+			  uint16_t tx_seg_max, uint16_t tx_mtu_seg_max)
+{
+	p->tx_offloads = tx_offloads;
+	p->rx_offloads = rx_offloads;
+	p->tx_seg_max = tx_seg_max != 0 ? tx_seg_max : UINT16_MAX;
+	p->tx_mtu_seg_max = tx_mtu_seg_max != 0 ? tx_mtu_seg_max : UINT16_MAX;
 }
 
 void

@@ -133,6 +133,38 @@ tel_workers(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/* The offloads the workers use (one port: the first worker's stand for all). */
+static int
+tel_offloads(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct dtcp_offl o;
+	bool found = false;
+
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	rte_spinlock_lock(&workers_lock);
+	for (unsigned i = 0; i < MAX_WORKERS && !found; i++) {
+		if (workers[i] != NULL) {
+			o = workers[i]->offl;
+			found = true;
+		}
+	}
+	rte_spinlock_unlock(&workers_lock);
+	if (!found)
+		return -ENOENT;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_int(d, "tx_ipv4_cksum", o.tx_ip_cksum);
+	rte_tel_data_add_dict_int(d, "tx_tcp_cksum", o.tx_tcp_cksum);
+	rte_tel_data_add_dict_int(d, "tso", o.tso_max != 0);
+	rte_tel_data_add_dict_int(d, "tso_max", o.tso_max);
+	rte_tel_data_add_dict_int(d, "rx_ipv4_cksum", o.rx_ip_cksum);
+	rte_tel_data_add_dict_int(d, "rx_tcp_cksum", o.rx_tcp_cksum);
+	rte_tel_data_add_dict_int(d, "lro", o.lro);
+	rte_tel_data_add_dict_int(d, "tx_seg_max", o.tx_seg_max);
+	rte_tel_data_add_dict_int(d, "tx_mtu_seg_max", o.tx_mtu_seg_max);
+	return 0;
+}
+
 int
 dtcp_telemetry_register(struct dtcp_worker *w)
 {
@@ -147,6 +179,8 @@ dtcp_telemetry_register(struct dtcp_worker *w)
 			"Counters of one worker. Parameter: worker id");
 		rte_telemetry_register_cmd("/dtcp/workers", tel_workers,
 			"Ids of the running workers. No parameters");
+		rte_telemetry_register_cmd("/dtcp/offloads", tel_offloads,
+			"Checksum, TSO and LRO offloads in use (1) or not (0). No parameters");
 		commands_registered = true;
 	}
 	for (unsigned i = 0; i < MAX_WORKERS; i++) {

@@ -5,12 +5,38 @@
 #include <string.h>
 
 #include <rte_cycles.h>
+#include <rte_ethdev.h>
 #include <rte_malloc.h>
 
 #include "../net/net.h"
 #include "../tcp/tcp_priv.h"
 #include "log.h"
 #include "worker_priv.h"
+
+/*
+ * The offloads the worker uses: the port's, as the configuration allows.
+ * TSO needs the port's TCP and IPv4 checksums too: each segment it cuts
+ * gets a header of its own.
+ */
+static void
+offl_init(struct dtcp_worker *w, const struct dtcp_port *p, const struct dtcp_config *cfg)
+{
+	struct dtcp_offl *o = &w->offl;
+
+	memset(o, 0, sizeof(*o));
+	o->tx_seg_max = p->tx_seg_max != 0 ? p->tx_seg_max : UINT16_MAX;
+	o->tx_mtu_seg_max = p->tx_mtu_seg_max != 0 ? p->tx_mtu_seg_max : UINT16_MAX;
+	if (cfg->offloads == DTCP_OFFLOAD_OFF)
+		return;
+	o->tx_ip_cksum = (p->tx_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0;
+	o->tx_tcp_cksum = (p->tx_offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) != 0;
+	o->rx_ip_cksum = (p->rx_offloads & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM) != 0;
+	o->rx_tcp_cksum = (p->rx_offloads & RTE_ETH_RX_OFFLOAD_TCP_CKSUM) != 0;
+	o->lro = cfg->lro == DTCP_OFFLOAD_AUTO && (p->rx_offloads & RTE_ETH_RX_OFFLOAD_TCP_LRO);
+	if (cfg->tso == DTCP_OFFLOAD_AUTO && (p->tx_offloads & RTE_ETH_TX_OFFLOAD_TCP_TSO) &&
+	    o->tx_ip_cksum && o->tx_tcp_cksum)
+		o->tso_max = (uint16_t)RTE_MIN(cfg->tso_max, (uint32_t)DTCP_TSO_MAX);
+}
 
 struct dtcp_worker *
 dtcp_worker_create(const struct dtcp_config *cfg, struct dtcp_port *port,
@@ -32,6 +58,7 @@ dtcp_worker_create(const struct dtcp_config *cfg, struct dtcp_port *port,
 	w->mac = cfg->mac_set ? cfg->mac : port->mac;
 	w->mtu = cfg->mtu < port->mtu ? cfg->mtu : port->mtu;
 	w->burst = cfg->burst;
+	offl_init(w, port, cfg);
 	w->tick_ns = (uint64_t)cfg->timer_tick_us * 1000;
 	w->now_ns = now_ns;
 	w->now_tick = now_ns / w->tick_ns;
@@ -45,6 +72,11 @@ dtcp_worker_create(const struct dtcp_config *cfg, struct dtcp_port *port,
 	}
 	DTCP_LOG(DEBUG, "worker %u: port %u queue %u, MTU %u, %u address(es)", id,
 		 port->port_id, port->queue_id, w->mtu, cfg->n_addrs);
+	DTCP_LOG(DEBUG, "worker %u: offloads: TX checksums IPv4 %s TCP %s, TSO %s (%u bytes), "
+		 "RX checksums IPv4 %s TCP %s, LRO %s", id, w->offl.tx_ip_cksum ? "on" : "off",
+		 w->offl.tx_tcp_cksum ? "on" : "off", w->offl.tso_max ? "on" : "off",
+		 w->offl.tso_max, w->offl.rx_ip_cksum ? "on" : "off",
+		 w->offl.rx_tcp_cksum ? "on" : "off", w->offl.lro ? "on" : "off");
 	return w;
 }
 

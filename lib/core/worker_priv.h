@@ -30,6 +30,24 @@ enum dtcp_timer_kind {
 struct dtcp_arp;
 struct dtcp_tcp;
 
+/*
+ * Offloads in use: what the port enabled, as [port] offloads, tso and lro
+ * allow. Read on the data path; set once when the worker is created.
+ */
+struct dtcp_offl {
+	bool tx_ip_cksum;             /* the port writes IPv4 header checksums */
+	bool tx_tcp_cksum;            /* the port finishes TCP checksums from the pseudo-header's */
+	bool rx_ip_cksum;             /* the port's verdict on IPv4 header checksums is used */
+	bool rx_tcp_cksum;            /* the port's verdict on TCP checksums is used */
+	bool lro;                     /* received TCP segments may be joined (mbuf chains) */
+	uint16_t tso_max;             /* payload bytes of one TSO frame; 0: no TSO */
+	uint16_t tx_seg_max;          /* mbufs in one frame */
+	uint16_t tx_mtu_seg_max;      /* mbufs in one frame without TSO, or per TSO segment */
+};
+
+/* Smallest MSS given to TSO: some NICs refuse less (i40e: 256). */
+#define DTCP_TSO_MSS_MIN 256
+
 struct dtcp_worker {
 	/* Read on every frame. */
 	struct dtcp_port *port;
@@ -46,6 +64,7 @@ struct dtcp_worker {
 	uint16_t free_n;
 	uint16_t ip_id;
 	unsigned id;
+	struct dtcp_offl offl;
 	struct dtcp_config cfg;
 
 	struct dtcp_wheel wheel;
@@ -114,6 +133,39 @@ dtcp_alloc(struct dtcp_worker *w)
 	if (unlikely(m == NULL))
 		ctr_inc(w, DTCP_CTR_mbuf_alloc_fail);
 	return m;
+}
+
+/*
+ * The port's word on a received checksum. Its flags are read only when the
+ * offload was enabled (a PMD that was not asked may leave anything there).
+ * GOOD, and NONE ("the checksum field is not valid, the data is": virtio
+ * hands over a host's partial checksums so), spare the software check; BAD
+ * drops; UNKNOWN, or no verdict asked for, means check in software, always.
+ */
+enum dtcp_rx_cksum {
+	DTCP_RX_CKSUM_CHECK,
+	DTCP_RX_CKSUM_GOOD,
+	DTCP_RX_CKSUM_BAD,
+};
+
+static inline enum dtcp_rx_cksum
+dtcp_rx_ip_cksum(const struct dtcp_worker *w, const struct rte_mbuf *m)
+{
+	uint64_t f = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+
+	if (!w->offl.rx_ip_cksum || f == RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN)
+		return DTCP_RX_CKSUM_CHECK;
+	return f == RTE_MBUF_F_RX_IP_CKSUM_BAD ? DTCP_RX_CKSUM_BAD : DTCP_RX_CKSUM_GOOD;
+}
+
+static inline enum dtcp_rx_cksum
+dtcp_rx_l4_cksum(const struct dtcp_worker *w, const struct rte_mbuf *m)
+{
+	uint64_t f = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+
+	if (!w->offl.rx_tcp_cksum || f == RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN)
+		return DTCP_RX_CKSUM_CHECK;
+	return f == RTE_MBUF_F_RX_L4_CKSUM_BAD ? DTCP_RX_CKSUM_BAD : DTCP_RX_CKSUM_GOOD;
 }
 
 /* Local address lookups over the (small) interface address list. */

@@ -212,6 +212,7 @@ send_resolved(struct dtcp_worker *w, struct rte_mbuf *m, const struct rte_ether_
 		return;
 	}
 	dtcp_wire_eth_emit(eh, dst, &w->mac, RTE_ETHER_TYPE_IPV4);
+	m->l2_len = sizeof(*eh);
 	dtcp_tx_enqueue(w, m);
 }
 

@@ -9,10 +9,9 @@ eth_verdict(const struct dtcp_worker *w, const struct rte_mbuf *m)
 {
 	const struct rte_ether_hdr *e;
 
-	if (unlikely(m->nb_segs != 1))
-		return DTCP_CTR_eth_chained_rx;
+	/* Read in place: a chain (LRO, scattered RX) holds it in its first segment. */
 	if (unlikely(m->data_len < sizeof(*e)))
-		return DTCP_CTR_eth_too_short;
+		return m->pkt_len < sizeof(*e) ? DTCP_CTR_eth_too_short : DTCP_CTR_eth_hdr_split;
 	e = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	/* Ours or broadcast; multicast and other unicast are not for us. */
 	if (!rte_is_same_ether_addr(&e->dst_addr, &w->mac) &&

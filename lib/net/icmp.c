@@ -95,6 +95,10 @@ dtcp_icmp_input(struct dtcp_worker *w, struct rte_mbuf *m, const struct dtcp_ipv
 		icmp->icmp_type = DTCP_ICMP_ECHO_REPLY;
 		icmp->icmp_cksum = dtcp_cksum_update16(icmp->icmp_cksum, old_word,
 						       *(uint16_t *)icmp);
+		/* The update cannot tell the two zeros apart: a message of
+		 * zero words must carry 0xffff, so 0 is summed again in full. */
+		if (unlikely(icmp->icmp_cksum == 0))
+			icmp->icmp_cksum = dtcp_wire_cksum_mbuf(m, 0, m->pkt_len);
 		ctr_inc(w, DTCP_CTR_icmp_echo_request);
 		ctr_inc(w, DTCP_CTR_icmp_echo_reply_tx);
 		dtcp_ipv4_output(w, m, ip->dst, ip->src, IPPROTO_ICMP, false);

@@ -128,31 +128,66 @@ local_or_bcast(const struct dtcp_worker *w, uint32_t a)
 	return false;
 }
 
+/*
+ * Whether the IPv4 header runs past the first segment of a chain (LRO,
+ * scattered RX): headers are read in place.
+ */
+static bool
+hdr_split(const struct rte_mbuf *m)
+{
+	const struct rte_ipv4_hdr *hdr = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+	uint32_t need = sizeof(*hdr);
+
+	if (m->data_len >= need)
+		need = (hdr->version_ihl & 0xfu) * 4;
+	return m->data_len < RTE_MIN(need, m->pkt_len);
+}
+
+/* Keep the first len (< pkt_len) bytes of m, whichever segments hold the rest. */
+static void
+trim_to(struct rte_mbuf *m, uint32_t len)
+{
+	struct rte_mbuf *seg = m;
+	uint32_t keep = len;
+	uint16_t segs = 1;
+
+	while (keep > seg->data_len) {
+		keep -= seg->data_len;
+		seg = seg->next;
+		segs++;
+	}
+	seg->data_len = (uint16_t)keep;
+	rte_pktmbuf_free(seg->next);
+	seg->next = NULL;
+	m->nb_segs = segs;
+	m->pkt_len = len;
+}
+
 void
 dtcp_ipv4_input(struct dtcp_worker *w, struct rte_mbuf *m)
 {
 	struct rte_ipv4_hdr *hdr = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
-	uint64_t rx_csum = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+	enum dtcp_rx_cksum rx_cksum = dtcp_rx_ip_cksum(w, m);
 	struct dtcp_ipv4_info ip;
 	enum dtcp_ctr verdict;
 
 	ctr_inc(w, DTCP_CTR_ip_rx);
-	/* Only a definite verdict of the port is trusted; "unknown" is checked
-	 * here. NONE means the header's integrity was verified some other way. */
-	if (unlikely(rx_csum == RTE_MBUF_F_RX_IP_CKSUM_BAD)) {
+	if (unlikely(rx_cksum == DTCP_RX_CKSUM_BAD)) {
 		dtcp_rx_drop(w, m, DTCP_CTR_ip_bad_checksum);
 		return;
 	}
-	verdict = dtcp_wire_ipv4_parse(hdr, m->data_len,
-				       rx_csum == RTE_MBUF_F_RX_IP_CKSUM_GOOD ||
-				       rx_csum == RTE_MBUF_F_RX_IP_CKSUM_NONE, &ip);
+	if (unlikely(m->nb_segs > 1) && unlikely(hdr_split(m))) {
+		dtcp_rx_drop(w, m, DTCP_CTR_ip_hdr_split);
+		return;
+	}
+	verdict = dtcp_wire_ipv4_parse(hdr, m->pkt_len, rx_cksum == DTCP_RX_CKSUM_GOOD, &ip);
 	if (unlikely(verdict != DTCP_WIRE_OK)) {
 		dtcp_rx_drop(w, m, verdict);
 		return;
 	}
 	/* Ethernet pads short frames to 60 bytes: the IP length is the truth. */
 	if (m->pkt_len > ip.total_len) {
-		rte_pktmbuf_trim(m, (uint16_t)(m->pkt_len - ip.total_len));
+		trim_to(m, ip.total_len);
 		ctr_inc(w, DTCP_CTR_ip_padding_trimmed);
 	}
 	if (unlikely(!dtcp_is_local_addr(w, ip.dst))) {
@@ -187,6 +222,8 @@ dtcp_ipv4_input(struct dtcp_worker *w, struct rte_mbuf *m)
 		}
 		ctr_inc(w, DTCP_CTR_ip_reassembled);
 		m = d;
+		/* A port's verdict on a fragment says nothing of the datagram's TCP sum. */
+		m->ol_flags &= ~RTE_MBUF_F_RX_L4_CKSUM_MASK;
 		hdr = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
 		ip.hlen = (uint16_t)rte_ipv4_hdr_len(hdr);
 		ip.total_len = (uint16_t)m->pkt_len;
@@ -213,6 +250,7 @@ dtcp_ipv4_output(struct dtcp_worker *w, struct rte_mbuf *m, uint32_t src,
 	struct rte_mbuf *frags[FRAGS_OUT_MAX];
 	struct rte_ipv4_hdr *hdr;
 	uint32_t nexthop = route_nexthop(w, dst);
+	bool fits;
 	int n;
 
 	if (unlikely(nexthop == 0)) {
@@ -228,12 +266,25 @@ dtcp_ipv4_output(struct dtcp_worker *w, struct rte_mbuf *m, uint32_t src,
 		dtcp_tx_drop(w, m, DTCP_CTR_mbuf_alloc_fail);
 		return;
 	}
-	/* A received frame sent back keeps only the flags that describe its buffer. */
-	m->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
-	dtcp_wire_ipv4_emit(hdr, src, dst, proto, w->cfg.ttl, w->ip_id++,
-			    (uint16_t)m->pkt_len, df);
+	/* A received frame sent back keeps only the flags that describe its
+	 * buffer; a transport's requests to the port (checksum, TSO) stay. */
+	m->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL | RTE_MBUF_F_TX_L4_MASK |
+		       RTE_MBUF_F_TX_TCP_SEG;
+	/* A TSO frame is cut to the MTU by the port. */
+	fits = m->pkt_len <= w->mtu || (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG);
+	if (likely(fits) && w->offl.tx_ip_cksum) {
+		dtcp_wire_ipv4_fill(hdr, src, dst, proto, w->cfg.ttl, w->ip_id++,
+				    (uint16_t)m->pkt_len, df);
+		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+	} else {
+		dtcp_wire_ipv4_emit(hdr, src, dst, proto, w->cfg.ttl, w->ip_id++,
+				    (uint16_t)m->pkt_len, df);
+		if (m->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG))
+			m->ol_flags |= RTE_MBUF_F_TX_IPV4;
+	}
+	m->l3_len = sizeof(*hdr);
 	ctr_inc(w, DTCP_CTR_ip_tx);
-	if (likely(m->pkt_len <= w->mtu)) {
+	if (likely(fits)) {
 		dtcp_arp_output(w, m, nexthop);
 		return;
 	}
@@ -241,7 +292,11 @@ dtcp_ipv4_output(struct dtcp_worker *w, struct rte_mbuf *m, uint32_t src,
 		dtcp_tx_drop(w, m, DTCP_CTR_ip_df_too_big);
 		return;
 	}
-	/* Fragments reference the payload by indirect mbufs: no copy. */
+	/*
+	 * Fragments reference the payload by indirect mbufs: no copy. Their
+	 * headers get software checksums; a transport that leaves its sum to
+	 * the port sets DF, since no port sums across fragments.
+	 */
 	n = rte_ipv4_fragment_packet(m, frags, FRAGS_OUT_MAX, w->mtu, w->pool, w->pool);
 	rte_pktmbuf_free(m);
 	if (n < 0) {
@@ -252,6 +307,7 @@ dtcp_ipv4_output(struct dtcp_worker *w, struct rte_mbuf *m, uint32_t src,
 		hdr = rte_pktmbuf_mtod(frags[i], struct rte_ipv4_hdr *);
 		hdr->hdr_checksum = 0;
 		hdr->hdr_checksum = rte_ipv4_cksum(hdr);
+		frags[i]->ol_flags &= ~RTE_MBUF_F_TX_OFFLOAD_MASK;
 		ctr_inc(w, DTCP_CTR_ip_frag_tx);
 		dtcp_arp_output(w, frags[i], nexthop);
 	}

@@ -1357,7 +1357,7 @@ dtcp_tcp_input(struct dtcp_worker *w, struct rte_mbuf *m, const struct dtcp_ipv4
 	 * it into here then (rte_pktmbuf_read points into the mbuf otherwise). */
 	uint8_t hdr_buf[60];
 	struct dtcp_seg s;
-	uint64_t l4_csum = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+	enum dtcp_rx_cksum l4_csum = dtcp_rx_l4_cksum(w, m);
 	uint32_t hash;
 	void *v;
 
@@ -1373,9 +1373,9 @@ dtcp_tcp_input(struct dtcp_worker *w, struct rte_mbuf *m, const struct dtcp_ipv4
 		return;
 	}
 	th = rte_pktmbuf_read(m, 0, s.hlen, hdr_buf);
-	/* A checksum the PMD called good is trusted; "unknown" never is. */
-	if (l4_csum == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
-	    (l4_csum != RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
+	/* The port's verdict where it gave one (dtcp_rx_l4_cksum); "unknown" is checked here. */
+	if (l4_csum == DTCP_RX_CKSUM_BAD ||
+	    (l4_csum == DTCP_RX_CKSUM_CHECK &&
 	     dtcp_wire_cksum_mbuf_seed(m, 0, m->pkt_len,
 				       dtcp_wire_pseudo_sum(ip->src, ip->dst, IPPROTO_TCP,
 							    (uint16_t)m->pkt_len)) != 0)) {

@@ -196,6 +196,7 @@ seg_send(struct dtcp_worker *w, struct rte_mbuf *hdr, const struct dtcp_flow_key
 {
 	struct rte_tcp_hdr *th = rte_pktmbuf_mtod(hdr, struct rte_tcp_hdr *);
 	uint16_t l4_len = (uint16_t)(TCP_HDR_LEN + opt_len + data_len);
+	uint16_t segs = 1;            /* on the wire */
 
 	th->src_port = rte_cpu_to_be_16(k->lport);
 	th->dst_port = rte_cpu_to_be_16(k->rport);
@@ -211,21 +212,108 @@ seg_send(struct dtcp_worker *w, struct rte_mbuf *hdr, const struct dtcp_flow_key
 		hdr->nb_segs = (uint16_t)(1 + data_segs);
 		hdr->pkt_len += data_len;
 	}
-	th->cksum = dtcp_wire_cksum_mbuf_seed(hdr, 0, l4_len,
-					      dtcp_wire_pseudo_sum(k->laddr, k->raddr,
-								   IPPROTO_TCP, l4_len));
-	ctr_inc(w, DTCP_CTR_tcp_tx);
+	if (hdr->tso_segsz != 0) {
+		/* TSO (tcb_send set the MSS): the port cuts the frame and sums
+		 * each segment from a pseudo-header without length (rte_ipv4_phdr_cksum). */
+		segs = (uint16_t)((data_len + hdr->tso_segsz - 1) / hdr->tso_segsz);
+		hdr->ol_flags |= RTE_MBUF_F_TX_TCP_SEG;
+		hdr->l4_len = (uint8_t)(TCP_HDR_LEN + opt_len);
+		th->cksum = (uint16_t)__rte_raw_cksum_reduce(
+			dtcp_wire_pseudo_sum(k->laddr, k->raddr, IPPROTO_TCP, 0));
+		ctr_inc(w, DTCP_CTR_tcp_tso_tx);
+		ctr_add(w, DTCP_CTR_tcp_tso_segs, segs);
+	} else if (w->offl.tx_tcp_cksum) {
+		/* The port finishes the sum from the pseudo-header's. */
+		hdr->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM;
+		hdr->l4_len = (uint8_t)(TCP_HDR_LEN + opt_len);
+		th->cksum = (uint16_t)__rte_raw_cksum_reduce(
+			dtcp_wire_pseudo_sum(k->laddr, k->raddr, IPPROTO_TCP, l4_len));
+	} else {
+		th->cksum = dtcp_wire_cksum_mbuf_seed(hdr, 0, l4_len,
+						      dtcp_wire_pseudo_sum(k->laddr, k->raddr,
+									   IPPROTO_TCP, l4_len));
+	}
+	ctr_add(w, DTCP_CTR_tcp_tx, segs);
 	if (flags & RTE_TCP_SYN_FLAG)
 		ctr_inc(w, DTCP_CTR_tcp_tx_syn);
 	if (flags & RTE_TCP_RST_FLAG)
 		ctr_inc(w, DTCP_CTR_tcp_tx_rst);
 	if (data_len > 0) {
-		ctr_inc(w, DTCP_CTR_tcp_tx_data);
+		ctr_add(w, DTCP_CTR_tcp_tx_data, segs);
 		ctr_add(w, DTCP_CTR_tcp_tx_data_bytes, data_len);
 	} else if (!(flags & (RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG))) {
 		ctr_inc(w, DTCP_CTR_tcp_tx_ack_only);
 	}
 	dtcp_ipv4_output(w, hdr, k->laddr, k->raddr, IPPROTO_TCP, true);
+}
+
+/*
+ * How much of len bytes from SND.NXT one TSO frame can carry in a chain the
+ * port takes: a header mbuf and one indirect mbuf per send-queue mbuf
+ * touched, at most tx_seg_max in all and tx_mtu_seg_max in each segment the
+ * port cuts (its header counted). All len, or whole segments.
+ */
+static uint32_t
+tso_chain_fit(const struct dtcp_worker *w, const struct dtcp_tcb *c, uint32_t len, uint16_t mss)
+{
+	const struct rte_mbuf *seg = c->snd_q;
+	uint32_t seg_seq = c->snd_q_seq, off, done = 0, in_seg = 0;
+	unsigned total = 1, per_seg = 1;
+
+	if (c->snd_hint != NULL && seq_geq(c->snd_nxt, c->snd_hint_seq)) {
+		seg = c->snd_hint;
+		seg_seq = c->snd_hint_seq;
+	}
+	while (seg != NULL && seq_geq(c->snd_nxt, seg_seq + seg->data_len)) {
+		seg_seq += seg->data_len;
+		seg = seg->next;
+	}
+	off = c->snd_nxt - seg_seq;
+	while (done < len && seg != NULL) {
+		uint32_t n = RTE_MIN((uint32_t)seg->data_len - off, len - done);
+
+		if (++total > w->offl.tx_seg_max)
+			break;
+		/* This mbuf's bytes, segment by segment. */
+		while (n > 0) {
+			uint32_t k = RTE_MIN(n, (uint32_t)mss - in_seg);
+
+			if (++per_seg > w->offl.tx_mtu_seg_max)
+				return done - in_seg;
+			done += k;
+			n -= k;
+			in_seg += k;
+			if (in_seg == mss) {
+				in_seg = 0;
+				per_seg = 1;
+			}
+		}
+		off = 0;
+		seg = seg->next;
+	}
+	return done == len ? len : done - in_seg;
+}
+
+/*
+ * Payload bytes of the next segment of new data: one MSS; with TSO, data
+ * never sent before up to tso_max in whole MSS. A short last piece goes
+ * in the TSO frame only where it would go alone: ending the data, with
+ * Nagle off or the FIN behind it.
+ */
+static uint32_t
+new_data_len(const struct dtcp_worker *w, const struct dtcp_tcb *c, uint32_t avail,
+	     uint32_t usable)
+{
+	uint16_t mss = c->snd_mss;
+	uint32_t want = RTE_MIN(avail, usable), len;
+
+	if (want <= mss || w->offl.tso_max < 2u * mss || mss < DTCP_TSO_MSS_MIN ||
+	    seq_lt(c->snd_nxt, c->snd_max))
+		return RTE_MIN(want, (uint32_t)mss);
+	len = tso_chain_fit(w, c, RTE_MIN(want, (uint32_t)w->offl.tso_max), mss);
+	if (len % mss != 0 && (len < avail || (!c->nodelay && !c->fin_queued)))
+		len -= len % mss;
+	return RTE_MAX(len, (uint32_t)mss);
 }
 
 /* A header mbuf with room for the header and opt_len option bytes. */
@@ -338,6 +426,10 @@ tcb_send(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t seq, uint8_t flags,
 		put_sack(hdr_opts(hdr) + (c->ts_ok ? 12 : 0), c, nsack);
 		ctr_inc(w, DTCP_CTR_tcp_sack_tx);
 	}
+	/* A TSO frame (new_data_len; never with SACK blocks, which would
+	 * change the payload per segment). */
+	if (data_len > c->snd_mss && w->offl.tso_max != 0)
+		hdr->tso_segsz = c->snd_mss;
 	flags |= RTE_TCP_ACK_FLAG;
 	c->last_ack_sent = c->rcv_nxt;
 	c->ack_now = false;
@@ -606,7 +698,10 @@ tcp_send_new(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t usable)
 		return true;
 	}
 	avail = data_end - c->snd_nxt;
-	len = RTE_MIN(RTE_MIN(avail, usable), mss);
+	/* With TSO, several segments of new data in one frame (not while our
+	 * segments carry SACK blocks: they change the room per segment). */
+	len = mss == c->snd_mss ? new_data_len(w, c, avail, usable)
+				: RTE_MIN(RTE_MIN(avail, usable), mss);
 	if (seq_lt(limit, c->snd_nxt + len))
 		len = limit - c->snd_nxt;
 	if (len == 0)

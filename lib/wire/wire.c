@@ -49,7 +49,7 @@ dtcp_wire_ipv4_parse(const struct rte_ipv4_hdr *ip, uint32_t avail,
 }
 
 void
-dtcp_wire_ipv4_emit(struct rte_ipv4_hdr *ip, uint32_t src, uint32_t dst,
+dtcp_wire_ipv4_fill(struct rte_ipv4_hdr *ip, uint32_t src, uint32_t dst,
 		    uint8_t proto, uint8_t ttl, uint16_t id, uint16_t total_len,
 		    bool df)
 {
@@ -63,6 +63,14 @@ dtcp_wire_ipv4_emit(struct rte_ipv4_hdr *ip, uint32_t src, uint32_t dst,
 	ip->src_addr = rte_cpu_to_be_32(src);
 	ip->dst_addr = rte_cpu_to_be_32(dst);
 	ip->hdr_checksum = 0;
+}
+
+void
+dtcp_wire_ipv4_emit(struct rte_ipv4_hdr *ip, uint32_t src, uint32_t dst,
+		    uint8_t proto, uint8_t ttl, uint16_t id, uint16_t total_len,
+		    bool df)
+{
+	dtcp_wire_ipv4_fill(ip, src, dst, proto, ttl, id, total_len, df);
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 }
 

@@ -68,6 +68,10 @@ enum dtcp_ctr dtcp_wire_ipv4_parse(const struct rte_ipv4_hdr *ip, uint32_t avail
 void dtcp_wire_ipv4_emit(struct rte_ipv4_hdr *ip, uint32_t src, uint32_t dst,
 			 uint8_t proto, uint8_t ttl, uint16_t id,
 			 uint16_t total_len, bool df);
+/* The same with the checksum field 0, for a port that writes it. */
+void dtcp_wire_ipv4_fill(struct rte_ipv4_hdr *ip, uint32_t src, uint32_t dst,
+			 uint8_t proto, uint8_t ttl, uint16_t id,
+			 uint16_t total_len, bool df);
 
 /* What dtcp_wire_arp_parse learned; IPs in host byte order. */
 struct dtcp_arp_info {

@@ -6,7 +6,8 @@
 # a time limit, and both sides must have retransmitted. Then dtcp-services
 # stops on SIGINT: the connection must have closed by FIN both ways, the
 # final report balance with no mbuf leaked. Throughput, the loss counts and
-# both sides' retransmission counters are printed.
+# both sides' retransmission counters are printed, and the offloads dtcp used.
+# DTCP_EXTRA_ARGS adds dtcp-services options (e.g. --set port.offloads=off).
 set -euo pipefail
 . "$DTCP_SCRIPTS/lib-netns.sh"
 [ "$(id -u)" -eq 0 ] || { echo "needs root (network namespaces)"; exit 77; }
@@ -21,8 +22,9 @@ fail() { echo "FAIL: $*"; echo "--- dtcp-services log"; cat "$log"; exit 1; }
 
 ip netns add "$ns"
 # services.ini: a pool large enough for echo's backlog bound (1 MiB).
+read -r -a extra <<<"${DTCP_EXTRA_ARGS:-}"
 start_dtcp_tap "$ns" "$iface" "$log" --config "$DTCP_SCRIPTS/../config/services.ini" \
-	--ip 198.19.11.2/24 --gateway 198.19.11.1
+	--ip 198.19.11.2/24 --gateway 198.19.11.1 "${extra[@]}"
 ip netns exec "$ns" ip addr add 198.19.11.1/24 dev "$iface"
 # Linux TCP hands a device packets of up to 64 KiB and cuts them into frames
 # after the egress hook: one segment per packet, so that the rule below drops
@@ -262,6 +264,11 @@ print(s.get("tcp_closed_orderly", 0))' 2>/dev/null) || n=0
 	sleep 0.5
 done
 [ -n "$closed" ] || fail "dtcp's connection not closed by FIN both ways 10 s after EOF"
+echo /dtcp/offloads | ip netns exec "$ns" dpdk-telemetry.py -f "$ns" 2>/dev/null | python3 -c '
+import json, sys
+text = sys.stdin.read()
+o = json.JSONDecoder().raw_decode(text[text.find("{\"/dtcp/offloads\""):])[0]["/dtcp/offloads"]
+print("dtcp offloads:", ", ".join(f"{k} {v}" for k, v in o.items()))' || true
 
 # SIGINT, as from a terminal: the exit path runs the final report.
 kill -INT "$DTCP_PID"
@@ -302,7 +309,7 @@ assert ctr.get("tcp_rexmit", 0) + ctr.get("tcp_fast_retransmit", 0) > 0, "dtcp r
 print("final report: echo took and sent", total, "bytes, frames balance, no mbuf in use")
 print("dtcp:", ", ".join(f"{k} {ctr.get(k, 0)}" for k in
       ("tcp_rexmit", "tcp_rto", "tcp_fast_retransmit", "tcp_dupack_rx", "tcp_ooo_queued",
-       "tcp_ooo_filled", "tcp_dup_data", "tcp_tx_data")))
+       "tcp_ooo_filled", "tcp_dup_data", "tcp_tx_data", "tcp_tso_tx", "tcp_tso_segs")))
 PY
 grep '^dtcp-services: echo \|^dtcp-services: frames received\|mbufs in use' "$log"
 echo PASS

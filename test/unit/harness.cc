@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include <rte_errno.h>
+#include <rte_ethdev.h>
 #include <rte_malloc.h>
 
 const Mac kBroadcast = { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
@@ -236,6 +237,8 @@ void StackTest::Start()
 	memcpy(mac.addr_bytes, kOurMac.b, 6);
 	port_ = dtcp_memport_create(&mac, port_mtu_, pool_, 4096);
 	ASSERT_NE(port_, nullptr);
+	dtcp_memport_set_offloads(port_, port_tx_offloads_, port_rx_offloads_, port_seg_max_,
+				  port_mtu_seg_max_);
 	w_ = dtcp_worker_create(&cfg_, port_, 0, now_ns_, err, sizeof(err));
 	ASSERT_NE(w_, nullptr) << err;
 	Mark();
@@ -290,19 +293,104 @@ void StackTest::AdvanceUs(uint64_t us)
 	Poll();
 }
 
+Bytes MbufBytes(const struct rte_mbuf *m)
+{
+	Bytes b(m->pkt_len);
+
+	// rte_pktmbuf_read returns a pointer into the mbuf when contiguous.
+	const void *p = rte_pktmbuf_read(m, 0, m->pkt_len, b.data());
+	if (p != nullptr && p != b.data())
+		memcpy(b.data(), p, m->pkt_len);
+	return b;
+}
+
+// The checksums a NIC writes: the IPv4 header's at l3, the TCP segment's at
+// l4 of tcp_len bytes (seed: what the NIC adds to the field's partial sum).
+static void NicSums(Bytes &f, uint64_t ol, size_t l3, size_t l4, size_t tcp_len, uint32_t seed)
+{
+	if (ol & RTE_MBUF_F_TX_IP_CKSUM) {
+		f[l3 + 10] = f[l3 + 11] = 0;
+		uint16_t ck = RefCksum(&f[l3], l4 - l3);
+		f[l3 + 10] = (uint8_t)(ck >> 8);
+		f[l3 + 11] = (uint8_t)ck;
+	}
+	if ((ol & RTE_MBUF_F_TX_TCP_SEG) || (ol & RTE_MBUF_F_TX_L4_MASK) == RTE_MBUF_F_TX_TCP_CKSUM) {
+		uint16_t ck = RefCksum(&f[l4], tcp_len, seed);
+		f[l4 + 16] = (uint8_t)(ck >> 8);
+		f[l4 + 17] = (uint8_t)ck;
+	}
+}
+
+std::vector<Bytes> NicTransmit(const struct rte_mbuf *m)
+{
+	Bytes f = MbufBytes(m);
+	uint64_t ol = m->ol_flags;
+	size_t l3 = m->l2_len, l4 = l3 + m->l3_len, hdrs = l4 + m->l4_len;
+	std::vector<Bytes> out;
+
+	if ((ol & RTE_MBUF_F_TX_OFFLOAD_MASK) == 0) {
+		out.push_back(f);
+		return out;
+	}
+	EXPECT_TRUE(ol & RTE_MBUF_F_TX_IPV4) << "offload asked without RTE_MBUF_F_TX_IPV4";
+	EXPECT_EQ(m->l2_len, 14u);
+	EXPECT_EQ(m->l3_len, 20u);
+	if (!(ol & RTE_MBUF_F_TX_TCP_SEG)) {
+		if (f.size() >= l4)
+			NicSums(f, ol, l3, l4, f.size() - l4, 0);
+		out.push_back(f);
+		return out;
+	}
+	EXPECT_GT(m->tso_segsz, 0u);
+	EXPECT_GE(m->l4_len, 20u);
+	if (m->tso_segsz == 0 || f.size() <= hdrs)
+		return out;
+	uint16_t id = Get16(&f[l3 + 4]);
+	uint32_t seq = Get32(&f[l4 + 4]);
+	uint8_t flags = f[l4 + 13];
+	for (size_t off = hdrs, i = 0; off < f.size(); off += m->tso_segsz, i++) {
+		size_t n = std::min((size_t)m->tso_segsz, f.size() - off);
+		bool first = off == hdrs, last = off + n == f.size();
+		Bytes s(f.begin(), f.begin() + (long)hdrs);
+
+		s.insert(s.end(), f.begin() + (long)off, f.begin() + (long)(off + n));
+		uint16_t total = (uint16_t)(s.size() - l3);
+		s[l3 + 2] = (uint8_t)(total >> 8);
+		s[l3 + 3] = (uint8_t)total;
+		s[l3 + 4] = (uint8_t)((id + i) >> 8);
+		s[l3 + 5] = (uint8_t)(id + i);
+		uint32_t sq = seq + (uint32_t)(off - hdrs);
+		s[l4 + 4] = (uint8_t)(sq >> 24);
+		s[l4 + 5] = (uint8_t)(sq >> 16);
+		s[l4 + 6] = (uint8_t)(sq >> 8);
+		s[l4 + 7] = (uint8_t)sq;
+		s[l4 + 13] = (uint8_t)(flags & (last ? 0xff : ~0x09) & (first ? 0xff : ~0x80));
+		NicSums(s, ol, l3, l4, s.size() - l4, (uint32_t)(s.size() - l4));
+		out.push_back(s);
+	}
+	return out;
+}
+
 std::vector<Bytes> StackTest::TakeTx()
 {
 	std::vector<Bytes> out;
 	struct rte_mbuf *m;
 
 	while (dtcp_memport_take(port_, &m, 1) == 1) {
-		Bytes b(m->pkt_len);
+		uint64_t ol = m->ol_flags;
 
-		// rte_pktmbuf_read returns a pointer into the mbuf when contiguous.
-		const void *p = rte_pktmbuf_read(m, 0, m->pkt_len, b.data());
-		if (p != b.data())
-			memcpy(b.data(), p, m->pkt_len);
-		out.push_back(std::move(b));
+		// Nothing is asked of the port that it does not do.
+		EXPECT_TRUE(!(ol & RTE_MBUF_F_TX_IP_CKSUM) ||
+			    (port_tx_offloads_ & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)) << "IPv4 checksum";
+		EXPECT_TRUE((ol & RTE_MBUF_F_TX_L4_MASK) != RTE_MBUF_F_TX_TCP_CKSUM ||
+			    (port_tx_offloads_ & RTE_ETH_TX_OFFLOAD_TCP_CKSUM)) << "TCP checksum";
+		EXPECT_TRUE(!(ol & RTE_MBUF_F_TX_TCP_SEG) ||
+			    (port_tx_offloads_ & RTE_ETH_TX_OFFLOAD_TCP_TSO)) << "TSO";
+		EXPECT_EQ(ol & RTE_MBUF_F_TX_OFFLOAD_MASK &
+			  ~(RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM |
+			    RTE_MBUF_F_TX_TCP_SEG), 0u) << "an offload dtcp never asks for";
+		for (Bytes &b : NicTransmit(m))
+			out.push_back(std::move(b));
 		rte_pktmbuf_free(m);
 	}
 	return out;

@@ -77,6 +77,17 @@ struct Parsed {
 };
 Parsed Parse(const Bytes &frame);
 
+// A port doing what the frame m asks of it (rte_mbuf_core.h TX flags) as a
+// NIC does: TSO cuts the frame into segments of tso_segsz bytes (IP total
+// length, IP id + i and sequence number each their own; PSH and FIN kept on
+// the last only, CWR on the first only); the IPv4 header checksum is
+// written; the TCP checksum is summed over the segment from what its field
+// holds, the pseudo-header's sum, to which TSO adds each segment's TCP
+// length. The frames that go on the wire, in order; m is left as it was.
+std::vector<Bytes> NicTransmit(const struct rte_mbuf *m);
+// The frame m as bytes, whatever its segments.
+Bytes MbufBytes(const struct rte_mbuf *m);
+
 // Counters that moved, by name, with how much; rx_bytes and tx_bytes left out.
 using Deltas = std::map<std::string, uint64_t>;
 std::string ToString(const Deltas &d);
@@ -101,7 +112,9 @@ protected:
 	// Move the fake clock and run one iteration.
 	void Advance(uint64_t ms);
 	void AdvanceUs(uint64_t us);
-	// Everything the stack sent since the last call, in order.
+	// Everything the stack sent since the last call, in order, as it goes
+	// on the wire: offloads the frames ask of the port done by NicTransmit
+	// (which fails the test for one the port does not offer).
 	std::vector<Bytes> TakeTx();
 	// Exactly one frame sent; fails the test otherwise.
 	Bytes ExpectOneTx();
@@ -144,6 +157,10 @@ protected:
 	static void ExpectEchoBody(const Bytes &reply_icmp, const Bytes &request_icmp);
 
 	struct dtcp_config cfg_;
+	// What the in-memory port claims to offload (dtcp_memport_set_offloads),
+	// set before Start(): none by default.
+	uint64_t port_tx_offloads_ = 0, port_rx_offloads_ = 0;
+	uint16_t port_seg_max_ = 0, port_mtu_seg_max_ = 0;
 	// The pool SetUp creates; a fixture may change these in its constructor.
 	unsigned pool_size_ = 4095;
 	uint16_t buf_size_ = RTE_MBUF_DEFAULT_BUF_SIZE;

@@ -119,6 +119,7 @@ SimLink::~SimLink()
 		sd.port = dtcp_memport_create(&mac, 1500, sd.pool, 4096);
 		if (sd.port == nullptr)
 			return ::testing::AssertionFailure() << "memport " << s;
+		dtcp_memport_set_offloads(sd.port, tx_offloads_, rx_offloads_, 0, 0);
 		sd.w = dtcp_worker_create(&sd.cfg, sd.port, (unsigned)s, now_ns_, err, sizeof(err));
 		if (sd.w == nullptr)
 			return ::testing::AssertionFailure() << "worker " << s << ": " << err;
@@ -255,13 +256,11 @@ bool SimLink::PollAll()
 			polls_++;
 			struct rte_mbuf *m;
 			while (dtcp_memport_take(sd.port, &m, 1) == 1) {
-				Bytes b(m->pkt_len);
-				const void *d = rte_pktmbuf_read(m, 0, m->pkt_len, b.data());
+				std::vector<Bytes> wire = NicTransmit(m);
 
-				if (d != b.data())
-					memcpy(b.data(), d, b.size());
 				rte_pktmbuf_free(m);
-				Transmit(s, std::move(b));
+				for (Bytes &b : wire)
+					Transmit(s, std::move(b));
 			}
 		} while (dtcp_memport_pending_rx(sd.port) > 0);
 	}
@@ -708,6 +707,7 @@ TransferReport RunTransfer(const TransferSpec &spec)
 
 	if (spec.tap)
 		link.SetTap(spec.tap);
+	link.SetOffloads(spec.tx_offloads, spec.rx_offloads);
 	if (spec.configure) {
 		spec.configure(link.ConfigA());
 		spec.configure(link.ConfigB());

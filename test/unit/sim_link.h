@@ -78,6 +78,14 @@ public:
 	// their own address) before Start().
 	struct dtcp_config &ConfigA() { return side_[0].cfg; }
 	struct dtcp_config &ConfigB() { return side_[1].cfg; }
+	// The offloads both in-memory ports claim (dtcp_memport_set_offloads),
+	// before Start(). The link does what each frame asks of its port as a
+	// NIC would (NicTransmit): TSO frames go on the wire as segments.
+	void SetOffloads(uint64_t tx, uint64_t rx)
+	{
+		tx_offloads_ = tx;
+		rx_offloads_ = rx;
+	}
 
 	// Pools, ports and workers, with a secret fixed from the seed (the same
 	// run gives the same ISNs and timestamps). Fails with a message.
@@ -181,6 +189,7 @@ private:
 	uint64_t steps_ = 0;
 	uint64_t polls_ = 0;
 	uint64_t heap_blocks_before_ = 0;
+	uint64_t tx_offloads_ = 0, rx_offloads_ = 0;
 	std::vector<uint64_t> final_ctr_[2];
 };
 
@@ -205,6 +214,8 @@ struct TransferSpec {
 	std::function<void(struct dtcp_config &)> configure;
 	// Given to SimLink::SetTap().
 	SimLink::Tap tap;
+	// Given to SimLink::SetOffloads().
+	uint64_t tx_offloads = 0, rx_offloads = 0;
 };
 
 // One side's application, as it saw the connection.

@@ -117,15 +117,63 @@ TEST_F(ArpTest, Eth_Ipv4InLinkBroadcast_Dropped)
 	EXPECT_TRUE(Dropped(ping, { { "eth_bcast_ip", 1 } }));
 }
 
-TEST_F(ArpTest, Eth_MultiSegmentFrame_ChainedRxDropped)
+// A frame in several mbufs (LRO, scattered RX) is read in place: its
+// headers must sit in the first; the rest may be cut anywhere.
+TEST_F(ArpTest, Eth_MultiSegmentFrame_HeadersInFirst_Answered)
+{
+	Start();
+	TeachPeer(kPeerIp, kPeerMac);
+	Bytes icmp = IcmpEcho(8, 0x4242, 1, Pattern(101));
+	Mark();
+	InjectChained(EthFrame(kOurMac, kPeerMac, 0x0800, Ipv4Packet(kPeerIp, kOurIp, 1, icmp)),
+		      { 42, 45, 80 });
+	Poll();
+	ExpectEchoReply(ExpectOneTx(), icmp);
+	EXPECT_EQ(Moved(), (Deltas{ { "rx_frames", 1 }, { "ip_rx", 1 }, { "icmp_rx", 1 },
+				    { "icmp_echo_request", 1 }, { "icmp_echo_reply_tx", 1 },
+				    { "ip_tx", 1 }, { "tx_frames", 1 } }));
+}
+
+TEST_F(ArpTest, Eth_MultiSegmentFrame_EthernetHeaderCut_Dropped)
 {
 	Start();
 	TeachPeer(kPeerIp, kPeerMac);
 	Mark();
-	InjectChained(Ping(kPeerIp, 1, Pattern(100)), { 34 });
+	InjectChained(Ping(kPeerIp, 1, Pattern(100)), { 10 });
 	Poll();
 	ExpectNoTx();
-	EXPECT_EQ(Moved(), (Deltas{ { "rx_frames", 1 }, { "eth_chained_rx", 1 } }));
+	EXPECT_EQ(Moved(), (Deltas{ { "rx_frames", 1 }, { "eth_hdr_split", 1 } }));
+}
+
+TEST_F(ArpTest, Eth_MultiSegmentFrame_Ipv4HeaderCut_Dropped)
+{
+	Start();
+	TeachPeer(kPeerIp, kPeerMac);
+	for (size_t cut : { 20, 33 }) {
+		SCOPED_TRACE("cut at " + std::to_string(cut));
+		Mark();
+		InjectChained(Ping(kPeerIp, 1, Pattern(100)), { cut });
+		Poll();
+		ExpectNoTx();
+		EXPECT_EQ(Moved(), (Deltas{ { "rx_frames", 1 }, { "ip_rx", 1 },
+					    { "ip_hdr_split", 1 } }));
+	}
+}
+
+// Ethernet padding trimmed off a chain, even where a later mbuf holds only padding.
+TEST_F(ArpTest, Eth_MultiSegmentFrame_PaddingInLastMbuf_Trimmed)
+{
+	Start();
+	TeachPeer(kPeerIp, kPeerMac);
+	Bytes icmp = IcmpEcho(8, 0x4242, 1, Pattern(4));
+	Bytes frame = EthFrame(kOurMac, kPeerMac, 0x0800, Ipv4Packet(kPeerIp, kOurIp, 1, icmp));
+	size_t end = frame.size();
+	frame.resize(60, 0);
+	Mark();
+	InjectChained(frame, { 42, end });
+	Poll();
+	ExpectEchoReply(ExpectOneTx(), icmp);
+	EXPECT_EQ(Moved()["ip_padding_trimmed"], 1u);
 }
 
 // --- ARP: answering and learning (RFC 826 "Packet Reception") --------------

@@ -73,6 +73,33 @@ TEST_F(Config, CongestionControlByName)
 	EXPECT_EQ(cfg_.tcp_cc, DTCP_CC_NEWRENO);
 }
 
+TEST_F(Config, OffloadsAutoOrOff)
+{
+	EXPECT_EQ(cfg_.offloads, DTCP_OFFLOAD_AUTO);
+	EXPECT_EQ(cfg_.tso, DTCP_OFFLOAD_AUTO);
+	EXPECT_EQ(cfg_.lro, DTCP_OFFLOAD_AUTO);
+	EXPECT_EQ(cfg_.tso_max, (uint32_t)DTCP_TSO_MAX);
+	EXPECT_EQ(Set("port", "offloads", "off"), 0);
+	EXPECT_EQ(cfg_.offloads, DTCP_OFFLOAD_OFF);
+	EXPECT_EQ(Set("port", "tso", "OFF"), 0);
+	EXPECT_EQ(cfg_.tso, DTCP_OFFLOAD_OFF);
+	EXPECT_EQ(Set("port", "lro", "off"), 0);
+	EXPECT_EQ(Set("port", "lro", "auto"), 0);
+	EXPECT_EQ(cfg_.lro, DTCP_OFFLOAD_AUTO);
+	EXPECT_EQ(Set("port", "tso", "on"), -EINVAL) << "a port cannot be made to offer it";
+	EXPECT_NE(std::string(err_).find("[port] tso: 'on' is not auto or off"), std::string::npos)
+		<< err_;
+	EXPECT_EQ(cfg_.tso, DTCP_OFFLOAD_OFF);
+	// The payload of one IPv4 datagram behind 20 bytes of IP and 60 of TCP at most.
+	EXPECT_EQ(Set("port", "tso_max", "65455"), 0);
+	EXPECT_EQ(Set("port", "tso_max", "65456"), -EINVAL);
+	EXPECT_NE(std::string(err_).find("1024..65455"), std::string::npos) << err_;
+	EXPECT_EQ(Set("port", "tso_max", "1023"), -EINVAL);
+	EXPECT_EQ(Set("port", "tso_max", "16384"), 0);
+	EXPECT_EQ(cfg_.tso_max, 16384u);
+	EXPECT_EQ(dtcp_config_validate(&cfg_, err_, sizeof(err_)), 0) << err_;
+}
+
 TEST_F(Config, UnknownKeyOrSectionIsAnError)
 {
 	EXPECT_EQ(Set("port", "mtuu", "1500"), -EINVAL);

@@ -104,6 +104,23 @@ TEST_F(IcmpTest, Icmp_EchoRequestCode_KeptInReply)
 	ExpectEchoReply(ExpectOneTx(), icmp);
 }
 
+// The reply to an echo whose every other byte is zero sums to zero: its
+// checksum is 0xffff (found by the fuzzer: an incremental update gave 0).
+TEST_F(IcmpTest, Icmp_EchoOfZeros_ReplyChecksumFfff)
+{
+	StartLearned();
+	for (size_t n : { 0, 4, 5 }) {
+		SCOPED_TRACE(std::to_string(n) + " bytes of data");
+		Bytes icmp = IcmpEcho(8, 0, 0, Bytes(n, 0));
+		Inject(EthFrame(kOurMac, kPeerMac, 0x0800, Ipv4Packet(kPeerIp, kOurIp, 1, icmp)));
+		Bytes reply = Parse(ExpectOneTx()).l4;
+		ASSERT_EQ(reply.size(), icmp.size());
+		EXPECT_EQ(reply[2], 0xff);
+		EXPECT_EQ(reply[3], 0xff);
+		ExpectEchoBody(reply, icmp);
+	}
+}
+
 TEST_F(IcmpTest, Icmp_SuccessiveEchoes_DistinctIpIds)
 {
 	StartLearned();

@@ -15,11 +15,20 @@ extern "C" {
 #define DTCP_MAX_ADDRS 8
 #define DTCP_ARP_PENDING_MAX 16   /* hard cap of arp.pending_per_entry */
 #define DTCP_OOO_MAX 64           /* hard cap of tcp.ooo_segs */
+/* Largest [port] tso_max: an IPv4 datagram of 65535 bytes less a 20-byte IP
+ * header and the longest TCP header (60 bytes). */
+#define DTCP_TSO_MAX (65535 - 20 - 60)
 
 /* Congestion control algorithms ([tcp] congestion). */
 enum dtcp_cc_algo {
 	DTCP_CC_NEWRENO,          /* RFC 5681, RFC 6582 */
 	DTCP_CC_CUBIC,            /* RFC 9438 */
+};
+
+/* [port] offloads, tso and lro. */
+enum dtcp_offload_mode {
+	DTCP_OFFLOAD_AUTO,        /* used when the port offers it */
+	DTCP_OFFLOAD_OFF,         /* done in software */
 };
 
 /* An interface address; host byte order. */
@@ -45,6 +54,12 @@ struct dtcp_config {
 	uint32_t mbuf_cache;          /* mbuf_cache: per-lcore mempool cache */
 	uint16_t queues;              /* queues: RX/TX queue pairs = workers, one per
 				       * lcore given to EAL with -l, in order */
+	uint8_t offloads;             /* offloads = auto | off: IPv4 and TCP checksums, TSO
+				       * and LRO by the port when it offers them; off: none */
+	uint8_t tso;                  /* tso = auto | off: the port cuts large TCP frames
+				       * into segments (with auto, needs TX checksums too) */
+	uint8_t lro;                  /* lro = auto | off: the port joins received TCP segments */
+	uint32_t tso_max;             /* tso_max: payload bytes of one TSO frame (<= DTCP_TSO_MAX) */
 
 	/* [ip] */
 	struct dtcp_ifaddr addrs[DTCP_MAX_ADDRS]; /* address = A.B.C.D/N (repeatable, comma separated) */

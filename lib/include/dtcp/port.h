@@ -32,6 +32,16 @@ struct dtcp_port {
 	uint16_t mtu;
 	uint16_t port_id;             /* ethdev port, or UINT16_MAX */
 	uint16_t queue_id;
+	/*
+	 * Offloads the port performs for dtcp: enabled at setup, not merely
+	 * offered (RTE_ETH_TX_OFFLOAD_* and RTE_ETH_RX_OFFLOAD_* bits). The
+	 * worker reads them once, at creation.
+	 */
+	uint64_t tx_offloads;
+	uint64_t rx_offloads;
+	uint16_t tx_seg_max;          /* mbufs in one frame given to tx (rte_eth_desc_lim nb_seg_max) */
+	uint16_t tx_mtu_seg_max;      /* mbufs in one frame without TSO, or in each segment
+				       * the port cuts from a TSO frame (nb_mtu_seg_max) */
 };
 
 static inline uint16_t
@@ -50,7 +60,8 @@ void dtcp_port_destroy(struct dtcp_port *p);
 
 /*
  * DPDK ethdev. dtcp_ethdev_configure() sets up port_id with cfg->queues
- * queue pairs, RSS when there is more than one, the MTU, and starts it.
+ * queue pairs, RSS when there is more than one, the MTU, the offloads the
+ * device offers and [port] offloads, tso and lro allow, and starts it.
  * Returns 0 or -errno with a message in err.
  */
 int dtcp_ethdev_configure(uint16_t port_id, const struct dtcp_config *cfg,
@@ -77,6 +88,16 @@ unsigned dtcp_memport_pending_tx(const struct dtcp_port *p);
 uint64_t dtcp_memport_tx_dropped(const struct dtcp_port *p);
 /* When set, tx accepts at most this many frames per call (to test a full TX queue). */
 void dtcp_memport_set_tx_limit(struct dtcp_port *p, unsigned per_call);
+/*
+ * Test knob: the offloads the in-memory port claims to perform (none by
+ * default) and its limits on mbufs per frame (0: none). It performs none
+ * of them: frames are captured as the stack built them, flags and all,
+ * and received frames carry whatever flags the test gave them. Set before
+ * the worker is created.
+ */
+void dtcp_memport_set_offloads(struct dtcp_port *p, uint64_t tx_offloads,
+			       uint64_t rx_offloads, uint16_t tx_seg_max,
+			       uint16_t tx_mtu_seg_max);
 
 #ifdef __cplusplus
 }
