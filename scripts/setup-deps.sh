@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
 	gcc g++ clang libclang-rt-14-dev pkg-config meson ninja-build
 	libdpdk-dev dpdk dpdk-dev libnuma-dev libsodium-dev libgtest-dev
-	iproute2 iputils-ping nftables python3 procps
+	iproute2 iputils-ping nftables ethtool python3 procps
 )
 
 missing=()

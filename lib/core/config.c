@@ -81,9 +81,12 @@ dtcp_config_defaults(struct dtcp_config *cfg)
 	cfg->tcp_keepalive_intvl_s = 75;
 	cfg->tcp_keepalive_cnt = 9;
 	cfg->tcp_challenge_ack_limit = 10;
+	cfg->fault_rx_loss = 0;
+	cfg->fault_tx_loss = 0;
+	cfg->fault_seed = 1;
 }
 
-enum key_type { K_U8, K_U16, K_U32, K_IPV4, K_ADDRS, K_MAC, K_CC, K_OFFLOAD };
+enum key_type { K_U8, K_U16, K_U32, K_IPV4, K_ADDRS, K_MAC, K_CC, K_OFFLOAD, K_PERCENT };
 
 static const char *const cc_names[] = { [DTCP_CC_NEWRENO] = "newreno", [DTCP_CC_CUBIC] = "cubic" };
 static const char *const offload_names[] = { [DTCP_OFFLOAD_AUTO] = "auto",
@@ -161,6 +164,9 @@ static const struct key keys[] = {
 	{ "tcp", "keepalive_intvl_s", K_U32, F(tcp_keepalive_intvl_s), 1, 86400 },
 	{ "tcp", "keepalive_cnt", K_U32, F(tcp_keepalive_cnt), 1, 1000 },
 	{ "tcp", "challenge_ack_limit", K_U32, F(tcp_challenge_ack_limit), 1, 1000000 },
+	{ "fault", "rx_loss",   K_PERCENT, F(fault_rx_loss), 0, 100 },
+	{ "fault", "tx_loss",   K_PERCENT, F(fault_tx_loss), 0, 100 },
+	{ "fault", "seed",      K_U32, F(fault_seed), 0, UINT32_MAX },
 };
 #undef F
 
@@ -192,6 +198,52 @@ dtcp_parse_ipv4(const char *s, uint32_t *addr, uint8_t *prefix_len)
 		*prefix_len = 32;
 	}
 	return 0;
+}
+
+/*
+ * A percentage in min..max: digits, then at most PERCENT_DECIMALS after a
+ * point ("1", "0.5", "12.125"). No sign, exponent, "inf" or "nan": what
+ * strtod alone would take. A dump prints it back exactly (print_percent).
+ */
+#define PERCENT_DECIMALS 6
+
+static int
+parse_percent(const char *s, uint32_t min, uint32_t max, double *out)
+{
+	const char *p = s;
+	unsigned int_digits = 0, frac_digits = 0;
+	double v;
+
+	while (*p >= '0' && *p <= '9')
+		p++, int_digits++;
+	if (*p == '.') {
+		p++;
+		while (*p >= '0' && *p <= '9')
+			p++, frac_digits++;
+		if (frac_digits == 0)
+			return -EINVAL;
+	}
+	if (*p != '\0' || int_digits == 0 || int_digits > 3 || frac_digits > PERCENT_DECIMALS)
+		return -EINVAL;
+	v = strtod(s, NULL);
+	if (v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static void
+print_percent(FILE *f, double v)
+{
+	char buf[32];
+	size_t n = (size_t)snprintf(buf, sizeof(buf), "%.*f", PERCENT_DECIMALS, v);
+
+	/* "0.500000" as "0.5", "1.000000" as "1". */
+	while (n > 0 && buf[n - 1] == '0')
+		buf[--n] = '\0';
+	if (n > 0 && buf[n - 1] == '.')
+		buf[--n] = '\0';
+	fprintf(f, "%s\n", buf);
 }
 
 static int
@@ -269,6 +321,12 @@ dtcp_config_set(struct dtcp_config *cfg, const char *section, const char *key,
 				}
 			}
 			FAIL("[%s] %s: '%s' is not auto or off", section, key, value);
+		case K_PERCENT:
+			if (parse_percent(value, k->min, k->max, (double *)p) != 0)
+				FAIL("[%s] %s: '%s' is not a percentage in %u..%u (at most %d decimals, "
+				     "e.g. 1 or 0.5)", section, key, value, k->min, k->max,
+				     PERCENT_DECIMALS);
+			return 0;
 		case K_MAC:
 			if (rte_ether_unformat_addr(value, &cfg->mac) != 0 ||
 			    !rte_is_unicast_ether_addr(&cfg->mac) ||
@@ -379,6 +437,11 @@ dtcp_config_validate(const struct dtcp_config *cfg, char *err, size_t errlen)
 		FAIL("[arp] pending_per_entry: at most %d", DTCP_ARP_PENDING_MAX);
 	if (cfg->timer_tick_us == 0 || cfg->arp_entries == 0 || cfg->frag_max_flows == 0)
 		FAIL("[timer] tick_us, [arp] entries and [frag] max_flows must be positive");
+	/* Written as "in range" so that NaN fails too. */
+	if (!(cfg->fault_rx_loss >= 0 && cfg->fault_rx_loss <= 100))
+		FAIL("[fault] rx_loss: must be a percentage in 0..100");
+	if (!(cfg->fault_tx_loss >= 0 && cfg->fault_tx_loss <= 100))
+		FAIL("[fault] tx_loss: must be a percentage in 0..100");
 	return 0;
 }
 
@@ -426,6 +489,9 @@ dtcp_config_dump(const struct dtcp_config *cfg, void *file)
 			break;
 		case K_OFFLOAD:
 			fprintf(f, "%s\n", offload_names[*(const uint8_t *)p]);
+			break;
+		case K_PERCENT:
+			print_percent(f, *(const double *)p);
 			break;
 		case K_ADDRS:
 			for (unsigned a = 0; a < cfg->n_addrs; a++) {

@@ -24,6 +24,20 @@ eth_tx(struct dtcp_port *p, struct rte_mbuf **pkts, uint16_t n)
 	return rte_eth_tx_burst(p->port_id, p->queue_id, pkts, n);
 }
 
+/*
+ * TX for a wire whose far end takes no chains (dtcp_ethdev_port_linearize_tx):
+ * each chain is copied into its first segment, as a NIC's gather DMA would
+ * read it. One without the room goes as it is, and the far end counts it.
+ */
+static uint16_t
+eth_tx_linear(struct dtcp_port *p, struct rte_mbuf **pkts, uint16_t n)
+{
+	for (uint16_t i = 0; i < n; i++)
+		if (pkts[i]->nb_segs > 1)
+			rte_pktmbuf_linearize(pkts[i]);
+	return rte_eth_tx_burst(p->port_id, p->queue_id, pkts, n);
+}
+
 static void
 eth_destroy(struct dtcp_port *p)
 {
@@ -33,6 +47,12 @@ eth_destroy(struct dtcp_port *p)
 static const struct dtcp_port_ops eth_ops = {
 	.rx = eth_rx,
 	.tx = eth_tx,
+	.destroy = eth_destroy,
+};
+
+static const struct dtcp_port_ops eth_linear_ops = {
+	.rx = eth_rx,
+	.tx = eth_tx_linear,
 	.destroy = eth_destroy,
 };
 
@@ -192,7 +212,14 @@ dtcp_ethdev_configure(uint16_t port_id, const struct dtcp_config *cfg,
 			     rte_strerror(-rc));
 	}
 	if (cfg->mac_set) {
+		struct rte_ether_addr own;
+
 		rc = rte_eth_dev_default_mac_addr_set(port_id, (struct rte_ether_addr *)&cfg->mac);
+		/* A device with no address of its own and none to take (net_ring)
+		 * filters nothing by MAC: the worker's address is the only one. */
+		if (rc == -ENOTSUP && rte_eth_macaddr_get(port_id, &own) == 0 &&
+		    rte_is_zero_ether_addr(&own))
+			rc = 0;
 		if (rc != 0)
 			FAIL(rc, "port %u: cannot set the MAC address (%s)", port_id,
 			     rte_strerror(-rc));
@@ -235,4 +262,13 @@ dtcp_ethdev_port(uint16_t port_id, uint16_t queue_id, struct rte_mempool *pool)
 			p->tx_mtu_seg_max = info.tx_desc_lim.nb_mtu_seg_max;
 	}
 	return p;
+}
+
+int
+dtcp_ethdev_port_linearize_tx(struct dtcp_port *p)
+{
+	if (p->ops != &eth_ops && p->ops != &eth_linear_ops)
+		return -EINVAL;
+	p->ops = &eth_linear_ops;
+	return 0;
 }

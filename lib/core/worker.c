@@ -10,6 +10,7 @@
 
 #include "../net/net.h"
 #include "../tcp/tcp_priv.h"
+#include "fault.h"
 #include "log.h"
 #include "worker_priv.h"
 
@@ -63,6 +64,7 @@ dtcp_worker_create(const struct dtcp_config *cfg, struct dtcp_port *port,
 	w->now_ns = now_ns;
 	w->now_tick = now_ns / w->tick_ns;
 	w->next_tick_ns = (w->now_tick + 1) * w->tick_ns;
+	dtcp_fault_init(w, cfg);
 	dtcp_wheel_init(&w->wheel, w->now_tick);
 	if (dtcp_arp_create(w, err, errlen) != 0 ||
 	    dtcp_ipv4_create(w, err, errlen) != 0 ||
@@ -111,9 +113,12 @@ dtcp_worker_announce(struct dtcp_worker *w)
 void
 dtcp_tx_flush(struct dtcp_worker *w)
 {
-	uint16_t n = w->tx_n, sent;
+	uint16_t n, sent;
 	uint64_t bytes = 0;
 
+	if (unlikely(w->fault_tx))
+		dtcp_fault_tx(w);
+	n = w->tx_n;
 	if (n == 0)
 		return;
 	for (uint16_t i = 0; i < n; i++)
@@ -160,7 +165,8 @@ dtcp_worker_poll(struct dtcp_worker *w, uint64_t now_ns)
 	n = dtcp_port_rx(w->port, pkts, w->burst);
 	if (n > 0) {
 		ctr_add(w, DTCP_CTR_rx_frames, n);
-		dtcp_eth_input_burst(w, pkts, n);
+		/* A lossy wire in front of the stack, when configured. */
+		dtcp_eth_input_burst(w, pkts, unlikely(w->fault_rx) ? dtcp_fault_rx(w, pkts, n) : n);
 		if (w->free_n > 0) {
 			rte_pktmbuf_free_bulk(w->to_free, w->free_n);
 			w->free_n = 0;

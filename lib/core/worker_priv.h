@@ -63,6 +63,8 @@ struct dtcp_worker {
 	uint16_t tx_n;
 	uint16_t free_n;
 	uint16_t ip_id;
+	bool fault_rx;                /* [fault] rx_loss is on: drop some frames received */
+	bool fault_tx;                /* [fault] tx_loss is on: drop some frames to send */
 	unsigned id;
 	struct dtcp_offl offl;
 	struct dtcp_config cfg;
@@ -72,6 +74,10 @@ struct dtcp_worker {
 	struct dtcp_tcp *tcp;
 	struct rte_ip_frag_tbl *frag_tbl;
 	bool telemetry;
+	/* [fault]: a frame is lost when 32 random bits fall below the
+	 * threshold (in 2^-32 units); SplitMix64 states, one per direction. */
+	uint64_t fault_rx_thr, fault_tx_thr;
+	uint64_t fault_rx_rng, fault_tx_rng;
 
 	struct rte_mbuf *tx[DTCP_TX_BUF];
 	struct rte_mbuf *to_free[DTCP_BURST_MAX];

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Configuration: defaults, keys, INI files, command-line overrides, errors.
+#include <cmath>
 #include <cstdio>
 #include <dirent.h>
 #include <string>
@@ -97,6 +98,83 @@ TEST_F(Config, OffloadsAutoOrOff)
 	EXPECT_EQ(Set("port", "tso_max", "1023"), -EINVAL);
 	EXPECT_EQ(Set("port", "tso_max", "16384"), 0);
 	EXPECT_EQ(cfg_.tso_max, 16384u);
+}
+
+TEST_F(Config, Fault_OffByDefault)
+{
+	EXPECT_EQ(cfg_.fault_rx_loss, 0.0);
+	EXPECT_EQ(cfg_.fault_tx_loss, 0.0);
+	EXPECT_EQ(cfg_.fault_seed, 1u);
+}
+
+TEST_F(Config, Fault_LossIsAPercentageWithFractions)
+{
+	EXPECT_EQ(Set("fault", "rx_loss", "1"), 0) << err_;
+	EXPECT_EQ(cfg_.fault_rx_loss, 1.0);
+	EXPECT_EQ(Set("fault", "tx_loss", "0.5"), 0) << err_;
+	EXPECT_EQ(cfg_.fault_tx_loss, 0.5);
+	EXPECT_EQ(Set("fault", "tx_loss", "100"), 0) << err_;
+	EXPECT_EQ(cfg_.fault_tx_loss, 100.0);
+	EXPECT_EQ(Set("fault", "tx_loss", "100.000000"), 0) << err_;
+	EXPECT_EQ(Set("fault", "rx_loss", "0"), 0) << err_;
+	EXPECT_EQ(cfg_.fault_rx_loss, 0.0);
+	EXPECT_EQ(Set("fault", "rx_loss", "12.345678"), 0) << "six decimals: " << err_;
+	EXPECT_DOUBLE_EQ(cfg_.fault_rx_loss, 12.345678);
+	EXPECT_EQ(Set("fault", "rx_loss", "007.5"), 0) << err_;
+	EXPECT_EQ(cfg_.fault_rx_loss, 7.5);
+}
+
+TEST_F(Config, Fault_LossOutsideBoundsOrMalformedRefused)
+{
+	ASSERT_EQ(Set("fault", "rx_loss", "2"), 0);
+	for (const char *bad : { "100.000001", "101", "1000", "-1", "-0", "+1", "1e1", "0x10",
+				 "", ".", ".5", "1.", "1.0000001", "nan", "inf", " 1", "1 ",
+				 "1%", "1,5", "0.5.1" }) {
+		SCOPED_TRACE(std::string("'") + bad + "'");
+		EXPECT_EQ(Set("fault", "rx_loss", bad), -EINVAL);
+		EXPECT_NE(std::string(err_).find("[fault] rx_loss"), std::string::npos) << err_;
+		EXPECT_NE(std::string(err_).find("0..100"), std::string::npos) << err_;
+	}
+	EXPECT_EQ(cfg_.fault_rx_loss, 2.0) << "a refused value leaves the old one";
+	EXPECT_EQ(Set("fault", "tx_loss", "200"), -EINVAL);
+	EXPECT_NE(std::string(err_).find("[fault] tx_loss"), std::string::npos) << err_;
+}
+
+TEST_F(Config, Fault_SeedIsA32BitNumber)
+{
+	EXPECT_EQ(Set("fault", "seed", "0"), 0) << err_;
+	EXPECT_EQ(cfg_.fault_seed, 0u);
+	EXPECT_EQ(Set("fault", "seed", "4294967295"), 0) << err_;
+	EXPECT_EQ(cfg_.fault_seed, 4294967295u);
+	EXPECT_EQ(Set("fault", "seed", "4294967296"), -EINVAL);
+	EXPECT_NE(std::string(err_).find("0..4294967295"), std::string::npos) << err_;
+	EXPECT_EQ(Set("fault", "seed", "-1"), -EINVAL);
+	EXPECT_EQ(Set("fault", "loss", "1"), -EINVAL) << "no such key";
+}
+
+// A configuration built by hand is checked too, NaN included.
+TEST_F(Config, Fault_ValidateRefusesLossOutsideBounds)
+{
+	cfg_.fault_rx_loss = 100.5;
+	EXPECT_EQ(dtcp_config_validate(&cfg_, err_, sizeof(err_)), -EINVAL);
+	EXPECT_NE(std::string(err_).find("[fault] rx_loss"), std::string::npos) << err_;
+	cfg_.fault_rx_loss = 0;
+	cfg_.fault_tx_loss = -1;
+	EXPECT_EQ(dtcp_config_validate(&cfg_, err_, sizeof(err_)), -EINVAL);
+	EXPECT_NE(std::string(err_).find("[fault] tx_loss"), std::string::npos) << err_;
+	cfg_.fault_tx_loss = std::nan("");
+	EXPECT_EQ(dtcp_config_validate(&cfg_, err_, sizeof(err_)), -EINVAL);
+	cfg_.fault_tx_loss = 100;
+	EXPECT_EQ(dtcp_config_validate(&cfg_, err_, sizeof(err_)), 0) << err_;
+}
+
+TEST_F(Config, Fault_LoadedFromAFile)
+{
+	std::string path = WriteFile("[fault]\nrx_loss = 0.25\ntx_loss = 1\nseed = 42\n");
+	ASSERT_EQ(dtcp_config_load(&cfg_, path.c_str(), err_, sizeof(err_)), 0) << err_;
+	EXPECT_EQ(cfg_.fault_rx_loss, 0.25);
+	EXPECT_EQ(cfg_.fault_tx_loss, 1.0);
+	EXPECT_EQ(cfg_.fault_seed, 42u);
 	EXPECT_EQ(dtcp_config_validate(&cfg_, err_, sizeof(err_)), 0) << err_;
 }
 
@@ -218,6 +296,9 @@ TEST_F(Config, DumpReloadsToTheSameConfiguration)
 	ASSERT_EQ(Set("ip", "gateway", "198.18.7.1"), 0);
 	ASSERT_EQ(Set("port", "mac", "02:00:00:00:00:42"), 0);
 	ASSERT_EQ(Set("frag", "timeout_ms", "1234"), 0);
+	ASSERT_EQ(Set("fault", "rx_loss", "0.125"), 0);
+	ASSERT_EQ(Set("fault", "tx_loss", "12.345678"), 0);
+	ASSERT_EQ(Set("fault", "seed", "7"), 0);
 	char *buf = nullptr;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -237,6 +318,9 @@ TEST_F(Config, DumpReloadsToTheSameConfiguration)
 	EXPECT_EQ(again.frag_timeout_ms, 1234u);
 	EXPECT_EQ(again.mtu, cfg_.mtu);
 	EXPECT_EQ(again.timer_budget, cfg_.timer_budget);
+	EXPECT_EQ(again.fault_rx_loss, cfg_.fault_rx_loss);
+	EXPECT_EQ(again.fault_tx_loss, cfg_.fault_tx_loss) << "printed back exactly";
+	EXPECT_EQ(again.fault_seed, 7u);
 }
 
 // Every example shipped in config/ loads and validates.

@@ -124,6 +124,11 @@ struct dtcp_config {
 	uint32_t tcp_keepalive_intvl_s; /* keepalive_intvl_s (75) */
 	uint32_t tcp_keepalive_cnt;   /* keepalive_cnt: unanswered probes before giving up (9) */
 	uint32_t tcp_challenge_ack_limit; /* challenge_ack_limit: challenge ACKs per connection per second */
+
+	/* [fault]: a lossy wire inside the worker, for tests and benchmarks; off by default */
+	double fault_rx_loss;         /* rx_loss: percent of received frames dropped before processing (0..100) */
+	double fault_tx_loss;         /* tx_loss: percent of frames to send dropped before the TX burst (0..100) */
+	uint32_t fault_seed;          /* seed: of each worker's generators (mixed with the worker id) */
 };
 
 void dtcp_config_defaults(struct dtcp_config *cfg);

@@ -62,6 +62,8 @@ void dtcp_port_destroy(struct dtcp_port *p);
  * DPDK ethdev. dtcp_ethdev_configure() sets up port_id with cfg->queues
  * queue pairs, RSS when there is more than one, the MTU, the offloads the
  * device offers and [port] offloads, tso and lro allow, and starts it.
+ * [port] mac is given to the device; one that has no address and takes
+ * none (net_ring) is left as it is, the worker using [port] mac alone.
  * Returns 0 or -errno with a message in err.
  */
 int dtcp_ethdev_configure(uint16_t port_id, const struct dtcp_config *cfg,
@@ -69,6 +71,14 @@ int dtcp_ethdev_configure(uint16_t port_id, const struct dtcp_config *cfg,
 /* One queue pair of a configured ethdev as a port; NULL on -ENOMEM. */
 struct dtcp_port *dtcp_ethdev_port(uint16_t port_id, uint16_t queue_id,
 				   struct rte_mempool *pool);
+/*
+ * Send every frame of an ethdev port as one segment: chains (TCP data
+ * points into the send queue) are copied into their first mbuf before the
+ * TX burst. For virtual wires that hand the mbufs themselves to a far end
+ * that takes no chains, such as a net_ring pair between two workers; a
+ * NIC gathers the segments itself. 0, or -EINVAL for a port of another kind.
+ */
+int dtcp_ethdev_port_linearize_tx(struct dtcp_port *p);
 
 /*
  * In-memory port for tests: frames injected are received by the worker,
