@@ -1160,17 +1160,18 @@ text_and_fin(struct dtcp_worker *w, struct dtcp_tcb *c, struct rte_mbuf *m, stru
 	}
 	if ((s->len > 0 || fin) && s->seq != c->rcv_nxt) {
 		/* A hole before it: keep it, and say at once what is missing
-		 * with a duplicate ACK (RFC 5681 §4.2). */
-		owe_ack(w, c);
+		 * with a duplicate ACK (RFC 5681 §4.2): one for each such
+		 * segment, not one per burst, for the sender counts them
+		 * (§3.2), and each carries the blocks as they now stand. */
 		if (fin) {
 			c->ooo_fin = true;
 			c->ooo_fin_seq = s->seq + s->len;
 		}
-		if (s->len > 0) {
+		if (s->len > 0)
 			ooo_insert(w, c, m, s->seq, s->len);
-			return;
-		}
-		dtcp_rx_drop(w, m, DTCP_CTR_tcp_ooo_queued);
+		else
+			dtcp_rx_drop(w, m, DTCP_CTR_tcp_ooo_queued);
+		tcp_send_ack(w, c);
 		return;
 	}
 	if (s->len > 0) {

@@ -129,6 +129,26 @@ TEST_F(TcpAck, Established_PeerFin_AckedAtOnce)
 	ExpectState(DTCP_TCP_CLOSE_WAIT);
 }
 
+// RFC 5681 §4.2: a duplicate ACK for each out-of-order segment, even when
+// several arrive in one burst (in-order data is acknowledged once per
+// burst): the sender counts duplicates to find the loss (§3.2).
+TEST_F(TcpAck, Established_OutOfOrderBurst_OneDuplicateEach)
+{
+	ASSERT_NO_FATAL_FAILURE(Open());
+	for (uint32_t k = 1; k <= 3; k++)
+		InjectOnly(Frame(Data("o", 10 * k)));
+	Poll();
+	std::vector<Bytes> tx = TakeTx();
+	ASSERT_EQ(tx.size(), 3u);
+	for (const Bytes &f : tx)
+		ExpectSeg(f, "A", O(snd_), P(rcv_), 65535);
+	// In order, three segments in one burst: one ACK for them all.
+	for (uint32_t k = 0; k < 3; k++)
+		InjectOnly(Frame(Data("i", k)));
+	Poll();
+	ExpectSeg(ExpectOneTx(), "A", O(snd_), P(rcv_ + 3), 65535);
+}
+
 // ==== Receiver-side silly window avoidance (RFC 9293 §3.8.6.2.2) =============================
 
 // The window's right edge stays where it was until it can move by at least
