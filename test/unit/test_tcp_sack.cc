@@ -247,6 +247,28 @@ protected:
 		Advance(10);
 	}
 
+	// After SendInitialWindow(): segment 0 lost, 1 .. 8 arriving. The first
+	// two duplicates send 10 and 11 (limited transmit, RFC 3042); the third
+	// enters recovery and resends 0; pipe (12 sent, 1 .. k SACKed, 0 resent)
+	// then gates new data until it is 4, one below cwnd: segment 12.
+	void LoseFirstUntilNewData()
+	{
+		Inject(AckOf(0, { { S, 2 * S } }));
+		ExpectSegs({ 10 * S }, "limited transmit after the first duplicate");
+		Inject(AckOf(0, { { S, 3 * S } }));
+		ExpectSegs({ 11 * S }, "limited transmit after the second duplicate");
+		EXPECT_EQ(CtrSinceMark(DTCP_CTR_tcp_sack_recovery), 0u);
+		Inject(AckOf(0, { { S, 4 * S } }));
+		ExpectSegs({ 0 }, "the first hole again");
+		EXPECT_EQ(CtrSinceMark(DTCP_CTR_tcp_sack_recovery), 1u);
+		for (uint32_t k = 5; k <= 8; k++) {
+			Inject(AckOf(0, { { S, k * S } }));
+			ExpectNoTx();
+		}
+		Inject(AckOf(0, { { S, 9 * S } }));
+		ExpectSegs({ 12 * S }, "pipe 4: one new segment");
+	}
+
 	uint32_t S = 0;
 	uint32_t queued_ = 0;
 };
@@ -261,27 +283,12 @@ TEST_F(TcpSackSnd, ThirdDuplicate_EntersRecoveryPipeGatesNewData)
 	Start();
 	ASSERT_NO_FATAL_FAILURE(Open());
 	SendInitialWindow();
-	// Segment 0 is lost; 1, 2, 3 arrive.
-	Inject(AckOf(0, { { S, 2 * S } }));
-	ExpectSegs({ 10 * S }, "limited transmit after the first duplicate");
-	Inject(AckOf(0, { { S, 3 * S } }));
-	ExpectSegs({ 11 * S }, "limited transmit after the second duplicate");
-	EXPECT_EQ(CtrSinceMark(DTCP_CTR_tcp_sack_recovery), 0u);
-	Inject(AckOf(0, { { S, 4 * S } }));
-	ExpectSegs({ 0 }, "the first hole again");
+	ASSERT_NO_FATAL_FAILURE(LoseFirstUntilNewData());
+	// ssthresh from the 10 segments in flight before limited transmit.
 	struct dtcp_conn_info i = Info();
-	EXPECT_EQ(i.ssthresh, 5 * S) << "10 segments in flight before limited transmit";
+	EXPECT_EQ(i.ssthresh, 5 * S);
 	EXPECT_EQ(i.cwnd, 5 * S);
-	EXPECT_EQ(CtrSinceMark(DTCP_CTR_tcp_sack_recovery), 1u);
 	EXPECT_EQ(CtrSinceMark(DTCP_CTR_tcp_fast_retransmit), 1u);
-	// pipe: 12 sent, 0 lost, 1..3 SACKed, 0 resent: 8 + 1 = 9 segments.
-	// Each SACKed segment takes one off; at 4 (cwnd - 1) one new one goes.
-	for (uint32_t k = 5; k <= 8; k++) {
-		Inject(AckOf(0, { { S, k * S } }));
-		ExpectNoTx();
-	}
-	Inject(AckOf(0, { { S, 9 * S } }));
-	ExpectSegs({ 12 * S }, "pipe 4: one new segment");
 	Inject(AckOf(0, { { S, 10 * S } }));
 	ExpectSegs({ 13 * S }, "pipe 4 again");
 	EXPECT_EQ(Info().cwnd, 5 * S) << "RFC 6675: cwnd stays during recovery";
@@ -349,18 +356,7 @@ TEST_F(TcpSackSnd, ResentHoleOvertakenBySackedNewData_ResentAgain)
 	Start();
 	ASSERT_NO_FATAL_FAILURE(Open());
 	SendInitialWindow();
-	Inject(AckOf(0, { { S, 2 * S } }));
-	ExpectSegs({ 10 * S }, "limited transmit");
-	Inject(AckOf(0, { { S, 3 * S } }));
-	ExpectSegs({ 11 * S }, "limited transmit");
-	Inject(AckOf(0, { { S, 4 * S } }));
-	ExpectSegs({ 0 }, "the first hole");
-	for (uint32_t k = 5; k <= 8; k++) {
-		Inject(AckOf(0, { { S, k * S } }));
-		ExpectNoTx();
-	}
-	Inject(AckOf(0, { { S, 9 * S } }));
-	ExpectSegs({ 12 * S }, "new data after the resend");
+	ASSERT_NO_FATAL_FAILURE(LoseFirstUntilNewData());
 	// The resend of 0 is lost; 9 .. 12 (sent after it) arrive.
 	Inject(AckOf(0, { { S, 10 * S } }));
 	ExpectSegs({ 13 * S }, "pipe room");
