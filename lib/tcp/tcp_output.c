@@ -667,7 +667,7 @@ tcp_snd_q_drop(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t bytes)
 static bool
 sws_hold(const struct dtcp_tcb *c, uint32_t len, uint32_t avail, uint32_t mss)
 {
-	return len < mss && len < avail && len < c->max_snd_wnd / 2 && !c->force_send;
+	return len < mss && len < avail && len < c->max_snd_wnd / 2;
 }
 
 bool

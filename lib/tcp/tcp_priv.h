@@ -452,7 +452,7 @@ bool tcp_sack_update(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtc
 void tcp_sack_trim(struct dtcp_worker *w, struct dtcp_tcb *c);
 void tcp_sack_free(struct dtcp_worker *w, struct dtcp_tcb *c);
 /* A timeout: recovery goes on from SND.UNA with every hole counted lost. False without a board. */
-bool tcp_sack_rto(struct dtcp_worker *w, struct dtcp_tcb *c);
+bool tcp_sack_rto(struct dtcp_tcb *c);
 /* A hole at seq resent outside NextSeg() (the first at recovery's start): watch it. */
 void tcp_sack_note_rexmit(struct dtcp_tcb *c, uint32_t seq);
 /* RFC 6675 IsLost(seq). */

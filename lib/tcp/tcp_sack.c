@@ -185,9 +185,8 @@ tcp_sack_trim(struct dtcp_worker *w, struct dtcp_tcb *c)
 }
 
 bool
-tcp_sack_rto(struct dtcp_worker *w, struct dtcp_tcb *c)
+tcp_sack_rto(struct dtcp_tcb *c)
 {
-	(void)w;
 	if (c->sackb == NULL)
 		return false;
 	c->sackb->nrx = 0;

@@ -127,7 +127,7 @@ rtx_fire(struct dtcp_worker *w, struct dtcp_tcb *c)
 	c->dupacks = 0;
 	c->recover = c->snd_max;
 	c->cc_ops->on_rto(&c->cc, c->snd_max - c->snd_una, w->now_ns);
-	if (!(c->sack_ok && tcp_sack_rto(w, c)))
+	if (!(c->sack_ok && tcp_sack_rto(c)))
 		c->snd_nxt = c->snd_una;
 	c->retries++;
 	c->rtt_timing = false;
