@@ -6,7 +6,7 @@
  * The wire is a net_ring pair: two rte_rings, one each way, made into two
  * ethdev ports by rte_eth_from_rings and set up by the port layer like any
  * other device. The sink (a listener, then the connection it accepts) runs
- * on the main lcore; the source (dtcp_connect, then dtcp_send_copy as fast
+ * on the main lcore; the source (dtcp_tcp_connect, then dtcp_tcp_send_copy as fast
  * as the send buffer takes it, DTCP_EV_WRITABLE for back-pressure) on the
  * next lcore. Loss comes from the fault stage ([fault] tx_loss on both
  * ports: the data one way, the ACKs the other).
@@ -91,7 +91,7 @@ struct source {
 	struct end *end;
 	uint32_t sink_addr;
 	struct dtcp_conn *conn;
-	uint64_t bytes;               /* taken by dtcp_send_copy */
+	uint64_t bytes;               /* taken by dtcp_tcp_send_copy */
 	uint32_t pos;
 	bool writable;
 	bool shut;                    /* FIN queued: bytes is final */
@@ -283,7 +283,7 @@ sink_event(struct dtcp_worker *w, const struct dtcp_event *ev)
 	case DTCP_EV_PEER_CLOSED:
 		/* Everything sent is in: answer the FIN and let the stack finish. */
 		s->peer_closed = true;
-		dtcp_close(w, ev->conn);
+		dtcp_tcp_close(w, ev->conn);
 		s->conn = NULL;
 		return;
 	case DTCP_EV_CLOSED:
@@ -306,10 +306,10 @@ listener_event(struct dtcp_worker *w, const struct dtcp_event *ev)
 	if (ev->type != DTCP_EV_ACCEPTABLE)
 		return;
 	/* One connection is measured; any other is refused. */
-	for (unsigned i = 0; i < 1024 && (c = dtcp_accept(w, ev->conn, sink_event, s)) != NULL;
+	for (unsigned i = 0; i < 1024 && (c = dtcp_tcp_accept(w, ev->conn, sink_event, s)) != NULL;
 	     i++) {
 		if (s->accepted_tsc != 0) {
-			dtcp_abort(w, c);
+			dtcp_tcp_abort(w, c);
 			continue;
 		}
 		s->conn = c;
@@ -325,7 +325,7 @@ source_fill(struct dtcp_worker *w, struct source *s)
 {
 	/* Bounded: each round takes a chunk, and the send buffer is finite. */
 	for (unsigned i = 0; i < 1024 && s->writable && !s->shut; i++) {
-		int n = dtcp_send_copy(w, s->conn, pattern + s->pos, PATTERN_CHUNK);
+		int n = dtcp_tcp_send_copy(w, s->conn, pattern + s->pos, PATTERN_CHUNK);
 
 		if (n < 0) {
 			s->error = n;
@@ -355,7 +355,7 @@ source_event(struct dtcp_worker *w, const struct dtcp_event *ev)
 		rte_pktmbuf_free(ev->data);
 		return;
 	case DTCP_EV_PEER_CLOSED:
-		dtcp_close(w, ev->conn);
+		dtcp_tcp_close(w, ev->conn);
 		s->conn = NULL;
 		__atomic_store_n(&s->closed, true, __ATOMIC_RELEASE);
 		return;
@@ -380,7 +380,7 @@ source_main(void *arg)
 
 	if (pthread_getcpuclockid(pthread_self(), &s->cpu_clock) == 0)
 		__atomic_store_n(&s->cpu_clock_ok, true, __ATOMIC_RELEASE);
-	rc = dtcp_connect(w, s->sink_addr, SINK_PORT, 0, 0, source_event, s, &s->conn);
+	rc = dtcp_tcp_connect(w, s->sink_addr, SINK_PORT, 0, 0, source_event, s, &s->conn);
 	if (rc != 0) {
 		s->error = rc;
 		__atomic_store_n(&s->done, true, __ATOMIC_RELEASE);
@@ -393,7 +393,7 @@ source_main(void *arg)
 			__atomic_store_n(&s->done, true, __ATOMIC_RELEASE);
 		} else if (__atomic_load_n(&s->drain, __ATOMIC_ACQUIRE)) {
 			dtcp_conn_info(s->conn, &s->info);
-			rc = dtcp_shutdown(w, s->conn);
+			rc = dtcp_tcp_shutdown(w, s->conn);
 			if (rc != 0)
 				s->error = rc;
 			s->shut = true;
@@ -746,7 +746,7 @@ main(int argc, char **argv)
 	if (end_open(&sink_end, to_sink, to_source, 0) != 0 ||
 	    end_open(&source_end, to_source, to_sink, 1) != 0)
 		goto out;
-	rc = dtcp_listen(sink_end.w, 0, SINK_PORT, NULL, listener_event, &sink, &sink.listener);
+	rc = dtcp_tcp_listen(sink_end.w, 0, SINK_PORT, NULL, listener_event, &sink, &sink.listener);
 	if (rc != 0) {
 		fprintf(stderr, PROG ": listen: %s\n", strerror(-rc));
 		goto out;
@@ -774,7 +774,7 @@ main(int argc, char **argv)
 
 	/* Both lcores are idle: what they wrote can be read. */
 	if (sink.listener != NULL)
-		dtcp_close(sink_end.w, sink.listener);
+		dtcp_tcp_close(sink_end.w, sink.listener);
 	dtcp_worker_release_held(sink_end.w);
 	dtcp_worker_release_held(source_end.w);
 	data_ok = sink.bad_segments == 0 && (out != RUN_OK || sink.bytes == source.bytes);

@@ -23,7 +23,7 @@ enum {
 	CHARGEN_WIDTH = 72,
 	CHARGEN_LINE = CHARGEN_WIDTH + 2,
 	CHARGEN_PERIOD = CHARGEN_CHARS * CHARGEN_LINE,  /* the stream repeats after 95 lines */
-	CHARGEN_SEGS = 32,            /* mbufs per dtcp_send() */
+	CHARGEN_SEGS = 32,            /* mbufs per dtcp_tcp_send() */
 	DAYTIME_MAX = 64,             /* "Wednesday, September 30, 2026 14:05:09-UTC\r\n" fits */
 };
 
@@ -111,7 +111,7 @@ conn_put(struct svc_worker *sw, struct svc_conn *sc)
 static void
 conn_finish(struct dtcp_worker *w, struct svc_conn *sc)
 {
-	dtcp_close(w, sc->conn);
+	dtcp_tcp_close(w, sc->conn);
 	conn_put(sc->sw, sc);
 }
 
@@ -119,7 +119,7 @@ static void
 conn_abort(struct dtcp_worker *w, struct svc_conn *sc)
 {
 	sc->sw->stats[sc->kind].aborted++;
-	dtcp_abort(w, sc->conn);
+	dtcp_tcp_abort(w, sc->conn);
 	conn_put(sc->sw, sc);
 }
 
@@ -133,7 +133,7 @@ conn_closed(struct svc_conn *sc, int error)
 }
 
 /*
- * Echo (RFC 862). Received chains go back to dtcp_send() as they are. What
+ * Echo (RFC 862). Received chains go back to dtcp_tcp_send() as they are. What
  * the send buffer cannot take waits in one chain per connection, bounded
  * by opts.echo_backlog bytes and, over the worker, opts.echo_mbufs mbufs:
  * the event API cannot slow the peer down, so a peer that sends faster
@@ -208,7 +208,7 @@ echo_append(struct svc_conn *sc, struct rte_mbuf *m)
 /*
  * Hand the backlog to TCP, all of it or a prefix of whole segments that
  * fits the send space. 0 when it is all sent or a refused send has
- * promised DTCP_EV_WRITABLE; otherwise dtcp_send's -errno.
+ * promised DTCP_EV_WRITABLE; otherwise dtcp_tcp_send's -errno.
  */
 static int
 echo_flush(struct dtcp_worker *w, struct svc_conn *sc)
@@ -218,7 +218,7 @@ echo_flush(struct dtcp_worker *w, struct svc_conn *sc)
 	/* Ends: every pass sends part of a finite chain, or returns. */
 	while (sc->u.echo.head != NULL) {
 		struct rte_mbuf *m = sc->u.echo.head, *rest = NULL;
-		uint32_t space = dtcp_send_space(sc->conn), len;
+		uint32_t space = dtcp_tcp_send_space(sc->conn), len;
 		uint16_t segs;
 		int rc;
 
@@ -227,7 +227,7 @@ echo_flush(struct dtcp_worker *w, struct svc_conn *sc)
 		len = m->pkt_len;
 		segs = m->nb_segs;
 		/* When nothing fits, this send is refused: that asks for DTCP_EV_WRITABLE. */
-		rc = dtcp_send(w, sc->conn, m);
+		rc = dtcp_tcp_send(w, sc->conn, m);
 		if (rc != 0) {
 			if (rest != NULL)
 				chain_join(m, rest);
@@ -287,7 +287,7 @@ echo_event(struct dtcp_worker *w, const struct dtcp_event *ev)
 		st->backlog_peak = RTE_MAX(st->backlog_peak, (uint64_t)sc->u.echo.head->pkt_len);
 	/* While a backlog waits for send space, the peer waits too: its data
 	 * stays in the stack and closes our receive window. */
-	dtcp_recv_pause(w, sc->conn, sc->u.echo.head != NULL);
+	dtcp_tcp_recv_pause(w, sc->conn, sc->u.echo.head != NULL);
 	/* Everything echoed and the peer is done: FIN. */
 	if (sc->peer_closed && sc->u.echo.head == NULL)
 		conn_finish(w, sc);
@@ -329,7 +329,7 @@ daytime_send(struct dtcp_worker *w, struct svc_conn *sc)
 
 	/* Until all is taken, or a call takes nothing: then DTCP_EV_WRITABLE follows. */
 	do {
-		rc = dtcp_send_copy(w, sc->conn, sc->u.daytime.line + sc->u.daytime.off,
+		rc = dtcp_tcp_send_copy(w, sc->conn, sc->u.daytime.line + sc->u.daytime.off,
 				    (uint32_t)(sc->u.daytime.len - sc->u.daytime.off));
 		if (rc < 0) {
 			conn_abort(w, sc);
@@ -381,7 +381,7 @@ daytime_event(struct dtcp_worker *w, const struct dtcp_event *ev)
 
 /*
  * Chargen (RFC 864): keep the send buffer full of the pattern, in fresh
- * mbufs from the worker's pool handed to dtcp_send(), until the peer
+ * mbufs from the worker's pool handed to dtcp_tcp_send(), until the peer
  * closes or the connection ends. What arrives is thrown away.
  */
 
@@ -424,7 +424,7 @@ chargen_fill(struct dtcp_worker *w, struct svc_conn *sc)
 
 	/* Ends: every pass takes bytes of the (bounded) send buffer, or returns. */
 	for (;;) {
-		uint32_t space = dtcp_send_space(sc->conn), len;
+		uint32_t space = dtcp_tcp_send_space(sc->conn), len;
 		struct rte_mbuf *m = space > 0 ? chargen_chain(sw, sc->u.chargen_pos, space) : NULL;
 		int rc;
 
@@ -433,14 +433,14 @@ chargen_fill(struct dtcp_worker *w, struct svc_conn *sc)
 			 * No room, or no mbuf: the copying call takes what it
 			 * can, and when it takes nothing DTCP_EV_WRITABLE follows.
 			 */
-			rc = dtcp_send_copy(w, sc->conn, sw->chargen + sc->u.chargen_pos,
+			rc = dtcp_tcp_send_copy(w, sc->conn, sw->chargen + sc->u.chargen_pos,
 					    CHARGEN_LINE);
 			if (rc <= 0)
 				return rc;
 			len = (uint32_t)rc;
 		} else {
 			len = m->pkt_len;
-			rc = dtcp_send(w, sc->conn, m);
+			rc = dtcp_tcp_send(w, sc->conn, m);
 			if (rc != 0) {
 				rte_pktmbuf_free(m);
 				return rc == -EAGAIN ? 0 : rc;
@@ -484,7 +484,7 @@ static const dtcp_event_fn handlers[SVC_MAX] = {
 	[SVC_CHARGEN] = chargen_event,
 };
 
-/* A connection reset at accept gets no events (dtcp_abort); whatever comes is let go. */
+/* A connection reset at accept gets no events (dtcp_tcp_abort); whatever comes is let go. */
 static void
 refused_event(struct dtcp_worker *w, const struct dtcp_event *ev)
 {
@@ -502,7 +502,7 @@ accept_all(struct dtcp_worker *w, struct svc_listener *l)
 
 	for (;;) {
 		struct svc_conn *sc = conn_get(sw, l->kind);
-		struct dtcp_conn *c = dtcp_accept(w, l->conn, sc ? handlers[l->kind] : refused_event, sc);
+		struct dtcp_conn *c = dtcp_tcp_accept(w, l->conn, sc ? handlers[l->kind] : refused_event, sc);
 
 		if (c == NULL) {
 			if (sc != NULL)
@@ -512,7 +512,7 @@ accept_all(struct dtcp_worker *w, struct svc_listener *l)
 		if (sc == NULL) {
 			/* Every state is taken: a counted refusal, not a wait. */
 			st->refused++;
-			dtcp_abort(w, c);
+			dtcp_tcp_abort(w, c);
 			continue;
 		}
 		sc->conn = c;
@@ -598,7 +598,7 @@ svc_worker_create(struct dtcp_worker *w, struct rte_mempool *pool, const struct 
 		l->kind = (enum svc_kind)k;
 		if (o->port[k] == 0)
 			continue;
-		rc = dtcp_listen(w, 0, o->port[k], NULL, listener_event, l, &l->conn);
+		rc = dtcp_tcp_listen(w, 0, o->port[k], NULL, listener_event, l, &l->conn);
 		if (rc != 0) {
 			snprintf(err, errlen, "%s: listen on port %u: %s", names[k], o->port[k],
 				 strerror(-rc));
@@ -620,12 +620,12 @@ svc_worker_stop(struct svc_worker *sw)
 		if (sc->conn == NULL)
 			continue;
 		sw->stats[sc->kind].at_exit++;
-		dtcp_abort(sw->w, sc->conn);
+		dtcp_tcp_abort(sw->w, sc->conn);
 		conn_put(sw, sc);
 	}
 	for (unsigned k = 0; k < SVC_MAX; k++) {
 		if (sw->listeners[k].conn != NULL)
-			dtcp_close(sw->w, sw->listeners[k].conn);
+			dtcp_tcp_close(sw->w, sw->listeners[k].conn);
 		sw->listeners[k].conn = NULL;
 	}
 }

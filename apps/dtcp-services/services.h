@@ -3,7 +3,7 @@
  * The classic TCP services (echo, discard, daytime, chargen) on one dtcp
  * worker, through the event API. One svc_worker per dtcp worker, used
  * only by the lcore that polls it; every worker listens on the same ports
- * (dtcp_listen is per worker, SO_REUSEPORT-like).
+ * (dtcp_tcp_listen is per worker, SO_REUSEPORT-like).
  */
 #ifndef DTCP_SERVICES_H
 #define DTCP_SERVICES_H

@@ -12,7 +12,7 @@
 #include "../tcp/tcp_priv.h"
 
 void
-dtcp_recv_pause(struct dtcp_worker *w, struct dtcp_conn *conn, bool paused)
+dtcp_tcp_recv_pause(struct dtcp_worker *w, struct dtcp_conn *conn, bool paused)
 {
 	struct dtcp_tcb *c = (struct dtcp_tcb *)conn;
 
@@ -24,9 +24,9 @@ dtcp_recv_pause(struct dtcp_worker *w, struct dtcp_conn *conn, bool paused)
 		tcp_event(w, c, 0);
 }
 
-/* Bytes dtcp_send() would take now. */
+/* Bytes dtcp_tcp_send() would take now. */
 uint32_t
-dtcp_send_space(const struct dtcp_conn *conn)
+dtcp_tcp_send_space(const struct dtcp_conn *conn)
 {
 	const struct dtcp_tcb *c = (const struct dtcp_tcb *)conn;
 
@@ -40,7 +40,7 @@ tcb(struct dtcp_conn *c)
 }
 
 int
-dtcp_listen(struct dtcp_worker *w, uint32_t addr, uint16_t port,
+dtcp_tcp_listen(struct dtcp_worker *w, uint32_t addr, uint16_t port,
 	    const struct dtcp_listen_opts *opts, dtcp_event_fn fn, void *user,
 	    struct dtcp_conn **out)
 {
@@ -79,7 +79,7 @@ dtcp_listen(struct dtcp_worker *w, uint32_t addr, uint16_t port,
 }
 
 struct dtcp_conn *
-dtcp_accept(struct dtcp_worker *w, struct dtcp_conn *listener, dtcp_event_fn fn, void *user)
+dtcp_tcp_accept(struct dtcp_worker *w, struct dtcp_conn *listener, dtcp_event_fn fn, void *user)
 {
 	struct dtcp_tcb *l = tcb(listener), *c = l->acc_head;
 
@@ -120,7 +120,7 @@ pick_port(struct dtcp_worker *w, struct dtcp_flow_key *k, uint32_t *hash)
 }
 
 int
-dtcp_connect(struct dtcp_worker *w, uint32_t raddr, uint16_t rport, uint32_t laddr,
+dtcp_tcp_connect(struct dtcp_worker *w, uint32_t raddr, uint16_t rport, uint32_t laddr,
 	     uint16_t lport, dtcp_event_fn fn, void *user, struct dtcp_conn **out)
 {
 	struct dtcp_flow_key k;
@@ -241,14 +241,14 @@ snd_q_append(struct dtcp_worker *w, struct dtcp_tcb *c, struct rte_mbuf *m)
 }
 
 int
-dtcp_send(struct dtcp_worker *w, struct dtcp_conn *conn, struct rte_mbuf *m)
+dtcp_tcp_send(struct dtcp_worker *w, struct dtcp_conn *conn, struct rte_mbuf *m)
 {
 	struct dtcp_tcb *c = tcb(conn);
 	int rc = send_check(c);
 
 	if (rc != 0)
 		return rc;
-	if (m->pkt_len > dtcp_send_space(conn) ||
+	if (m->pkt_len > dtcp_tcp_send_space(conn) ||
 	    w->tcp->mbufs_held + m->nb_segs > w->cfg.tcp_mbufs_max) {
 		c->want_writable = true;
 		ctr_inc(w, DTCP_CTR_tcp_send_refused);
@@ -261,7 +261,7 @@ dtcp_send(struct dtcp_worker *w, struct dtcp_conn *conn, struct rte_mbuf *m)
 }
 
 int
-dtcp_send_copy(struct dtcp_worker *w, struct dtcp_conn *conn, const void *buf, uint32_t len)
+dtcp_tcp_send_copy(struct dtcp_worker *w, struct dtcp_conn *conn, const void *buf, uint32_t len)
 {
 	struct dtcp_tcb *c = tcb(conn);
 	const uint8_t *p = buf;
@@ -271,7 +271,7 @@ dtcp_send_copy(struct dtcp_worker *w, struct dtcp_conn *conn, const void *buf, u
 	if (rc != 0)
 		return rc;
 	while (done < len) {
-		uint32_t space = dtcp_send_space(conn);
+		uint32_t space = dtcp_tcp_send_space(conn);
 		struct rte_mbuf *m;
 		uint32_t n;
 
@@ -295,7 +295,7 @@ dtcp_send_copy(struct dtcp_worker *w, struct dtcp_conn *conn, const void *buf, u
 }
 
 int
-dtcp_shutdown(struct dtcp_worker *w, struct dtcp_conn *conn)
+dtcp_tcp_shutdown(struct dtcp_worker *w, struct dtcp_conn *conn)
 {
 	struct dtcp_tcb *c = tcb(conn);
 
@@ -357,7 +357,7 @@ listener_close(struct dtcp_worker *w, struct dtcp_tcb *l)
 }
 
 void
-dtcp_abort(struct dtcp_worker *w, struct dtcp_conn *conn)
+dtcp_tcp_abort(struct dtcp_worker *w, struct dtcp_conn *conn)
 {
 	struct dtcp_tcb *c = tcb(conn);
 
@@ -393,7 +393,7 @@ dtcp_abort(struct dtcp_worker *w, struct dtcp_conn *conn)
 }
 
 void
-dtcp_close(struct dtcp_worker *w, struct dtcp_conn *conn)
+dtcp_tcp_close(struct dtcp_worker *w, struct dtcp_conn *conn)
 {
 	struct dtcp_tcb *c = tcb(conn);
 
@@ -408,7 +408,7 @@ dtcp_close(struct dtcp_worker *w, struct dtcp_conn *conn)
 	}
 	/* RFC 1122 §4.2.2.13: closing with data unread loses it; tell the peer with RST. */
 	if (c->rcv_q_bytes > 0) {
-		dtcp_abort(w, conn);
+		dtcp_tcp_abort(w, conn);
 		return;
 	}
 	c->orphan = true;
@@ -420,7 +420,7 @@ dtcp_close(struct dtcp_worker *w, struct dtcp_conn *conn)
 	case DTCP_TCP_SYN_RECEIVED:
 	case DTCP_TCP_ESTABLISHED:
 	case DTCP_TCP_CLOSE_WAIT:
-		dtcp_shutdown(w, conn);
+		dtcp_tcp_shutdown(w, conn);
 		return;
 	case DTCP_TCP_FIN_WAIT_2:
 		dtcp_wheel_arm(&w->wheel, &c->aux_timer,

@@ -291,7 +291,7 @@ send_cookie(struct dtcp_worker *w, struct dtcp_tcb *l, const struct dtcp_seg *s)
 	l->cookie_until_ns = w->now_ns + (2ull << 6) * 1000000000ull;
 }
 
-/* An established passive connection waits for dtcp_accept(); the listener hears of it. */
+/* An established passive connection waits for dtcp_tcp_accept(); the listener hears of it. */
 static void
 accept_q_push(struct dtcp_worker *w, struct dtcp_tcb *l, struct dtcp_tcb *c)
 {

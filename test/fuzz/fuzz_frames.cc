@@ -534,16 +534,16 @@ void OnData(struct dtcp_worker *w, struct dtcp_conn *c, struct rte_mbuf *m)
 	case 'C':
 		rte_pktmbuf_free(m);
 		Forget(c);
-		dtcp_close(w, c);
+		dtcp_tcp_close(w, c);
 		return;
 	case 'X':
 		rte_pktmbuf_free(m);
 		Forget(c);
-		dtcp_abort(w, c);
+		dtcp_tcp_abort(w, c);
 		return;
 	case 'W':
 		rte_pktmbuf_free(m);
-		dtcp_send_copy(w, c, fill, sizeof(fill));
+		dtcp_tcp_send_copy(w, c, fill, sizeof(fill));
 		return;
 	case 'K':
 	case 'k':
@@ -556,16 +556,16 @@ void OnData(struct dtcp_worker *w, struct dtcp_conn *c, struct rte_mbuf *m)
 			struct dtcp_conn *l = g.listener;
 
 			g.listener = nullptr;
-			dtcp_close(w, l);
+			dtcp_tcp_close(w, l);
 		}
 		return;
 	default:
 		break;
 	}
-	if (dtcp_send(w, c, m) != 0)
+	if (dtcp_tcp_send(w, c, m) != 0)
 		rte_pktmbuf_free(m);
 	if (first == 'Q')
-		dtcp_shutdown(w, c);
+		dtcp_tcp_shutdown(w, c);
 }
 
 void OnEvent(struct dtcp_worker *w, const struct dtcp_event *ev)
@@ -574,7 +574,7 @@ void OnEvent(struct dtcp_worker *w, const struct dtcp_event *ev)
 
 	switch (ev->type) {
 	case DTCP_EV_ACCEPTABLE:
-		while ((c = dtcp_accept(w, ev->conn, OnEvent, nullptr)) != nullptr)
+		while ((c = dtcp_tcp_accept(w, ev->conn, OnEvent, nullptr)) != nullptr)
 			g.conns.push_back(c);
 		break;
 	case DTCP_EV_CONNECTED:
@@ -585,7 +585,7 @@ void OnEvent(struct dtcp_worker *w, const struct dtcp_event *ev)
 		break;
 	case DTCP_EV_PEER_CLOSED:
 		Forget(ev->conn);
-		dtcp_close(w, ev->conn);
+		dtcp_tcp_close(w, ev->conn);
 		break;
 	case DTCP_EV_CLOSED:
 		if (ev->conn == g.listener)
@@ -627,9 +627,9 @@ void MakeWorker()
 	dtcp_tcp_set_isn_source(g.w, FixedIsn, nullptr);
 	if (dtcp_tcp_set_secret(g.w, kSecret) != 0)
 		Die("dtcp_tcp_set_secret failed");
-	int rc = dtcp_listen(g.w, 0, kListenPort, nullptr, OnEvent, nullptr, &g.listener);
+	int rc = dtcp_tcp_listen(g.w, 0, kListenPort, nullptr, OnEvent, nullptr, &g.listener);
 	if (rc != 0)
-		Die("dtcp_listen: %s", strerror(-rc));
+		Die("dtcp_tcp_listen: %s", strerror(-rc));
 
 	// The peer asks who we are: we learn its MAC and answer.
 	Bytes arp = EthHeader(0x0806);
@@ -711,9 +711,9 @@ void OpenConnections()
 		Die("setup: A is %s", dtcp_tcp_state_name(dtcp_conn_state(g.conn_a)));
 
 	struct dtcp_conn *b = nullptr;
-	int rc = dtcp_connect(g.w, kPeerIp, kPeerPortB, 0, kOurPortB, OnEvent, nullptr, &b);
+	int rc = dtcp_tcp_connect(g.w, kPeerIp, kPeerPortB, 0, kOurPortB, OnEvent, nullptr, &b);
 	if (rc != 0)
-		Die("setup: dtcp_connect: %s", strerror(-rc));
+		Die("setup: dtcp_tcp_connect: %s", strerror(-rc));
 	g.conns.push_back(b);
 	tx.clear();
 	Poll(-1, &tx);
@@ -734,7 +734,7 @@ Dirty CloseConnections()
 
 		g.conns.pop_back();
 		dtcp_conn_info(c, &info);
-		dtcp_abort(g.w, c);
+		dtcp_tcp_abort(g.w, c);
 	}
 	g.conn_a = nullptr;
 	Poll(-1);

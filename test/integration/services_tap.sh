@@ -93,7 +93,7 @@ s.close()
 print("echo: 1 MiB back with the same SHA-256, then EOF after our half-close")
 
 # echo, and a client that writes without reading: dtcp holds what it
-# receives behind echo's backlog (dtcp_recv_pause), its window closes, and
+# receives behind echo's backlog (dtcp_tcp_recv_pause), its window closes, and
 # the client's writes stall long before 16 MiB. Then it half-closes and
 # reads: every byte it wrote comes back, in order.
 s = connect(7)

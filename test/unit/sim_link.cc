@@ -487,13 +487,13 @@ struct App {
 		if (conn == nullptr)
 			return;
 		while (r.sent < to_send) {
-			uint64_t space = std::max<uint32_t>(dtcp_send_space(conn), 1);
+			uint64_t space = std::max<uint32_t>(dtcp_tcp_send_space(conn), 1);
 			uint64_t n = std::min<uint64_t>({ to_send - r.sent, buf.size(), space });
 
 			StreamFill(tx_seed, r.sent, buf.data(), n);
-			int rc = dtcp_send_copy(w, conn, buf.data(), (uint32_t)n);
+			int rc = dtcp_tcp_send_copy(w, conn, buf.data(), (uint32_t)n);
 			if (rc < 0) {
-				Fail("dtcp_send_copy: " + std::to_string(rc));
+				Fail("dtcp_tcp_send_copy: " + std::to_string(rc));
 				return;
 			}
 			r.sent += (uint64_t)rc;
@@ -501,9 +501,9 @@ struct App {
 				return;     // DTCP_EV_WRITABLE follows
 		}
 		if (!r.shut) {
-			int rc = dtcp_shutdown(w, conn);
+			int rc = dtcp_tcp_shutdown(w, conn);
 			if (rc != 0)
-				Fail("dtcp_shutdown: " + std::to_string(rc));
+				Fail("dtcp_tcp_shutdown: " + std::to_string(rc));
 			r.shut = true;
 		}
 	}
@@ -555,10 +555,10 @@ struct App {
 			dtcp_conn_info(ev->conn, &a->r.info);
 		switch (ev->type) {
 		case DTCP_EV_ACCEPTABLE:
-			while (struct dtcp_conn *c = dtcp_accept(w, ev->conn, OnEvent, a)) {
+			while (struct dtcp_conn *c = dtcp_tcp_accept(w, ev->conn, OnEvent, a)) {
 				if (a->conn != nullptr) {
 					a->Fail("a second connection was accepted");
-					dtcp_abort(w, c);
+					dtcp_tcp_abort(w, c);
 					continue;
 				}
 				a->conn = c;
@@ -719,15 +719,15 @@ TransferReport RunTransfer(const TransferSpec &spec)
 		return rep;
 	}
 
-	int rc = dtcp_listen(link.B(), SimLink::kIpB, spec.port, nullptr, App::OnEvent, &b,
+	int rc = dtcp_tcp_listen(link.B(), SimLink::kIpB, spec.port, nullptr, App::OnEvent, &b,
 			     &b.listener);
-	EXPECT_EQ(rc, 0) << "dtcp_listen";
+	EXPECT_EQ(rc, 0) << "dtcp_tcp_listen";
 	uint64_t t0 = link.Now();
 	link.At(t0, [&] {
-		int r = dtcp_connect(link.A(), SimLink::kIpB, spec.port, SimLink::kIpA, 0,
+		int r = dtcp_tcp_connect(link.A(), SimLink::kIpB, spec.port, SimLink::kIpA, 0,
 				     App::OnEvent, &a, &a.conn);
 		if (r != 0)
-			a.Fail("dtcp_connect: " + std::to_string(r));
+			a.Fail("dtcp_tcp_connect: " + std::to_string(r));
 		else
 			a.Pump(link.A());     // data may be queued from SYN-SENT on
 	});
@@ -754,11 +754,11 @@ TransferReport RunTransfer(const TransferSpec &spec)
 	// Both applications are done with their handles; the stacks finish the
 	// close (FIN retransmissions, TIME-WAIT) on their own.
 	if (a.conn != nullptr)
-		dtcp_close(link.A(), a.conn);
+		dtcp_tcp_close(link.A(), a.conn);
 	if (b.conn != nullptr)
-		dtcp_close(link.B(), b.conn);
+		dtcp_tcp_close(link.B(), b.conn);
 	if (b.listener != nullptr)
-		dtcp_close(link.B(), b.listener);
+		dtcp_tcp_close(link.B(), b.listener);
 	a.conn = b.conn = b.listener = nullptr;
 	if (rep.completed) {
 		::testing::AssertionResult quiet =

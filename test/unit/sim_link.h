@@ -220,7 +220,7 @@ struct TransferSpec {
 
 // One side's application, as it saw the connection.
 struct EndpointReport {
-	uint64_t sent = 0;                 // bytes dtcp_send_copy took
+	uint64_t sent = 0;                 // bytes dtcp_tcp_send_copy took
 	uint64_t received = 0;
 	uint64_t rx_hash = 0;              // FNV-1a 64 of the bytes received, in order
 	uint64_t first_mismatch = UINT64_MAX;   // offset of the first wrong byte

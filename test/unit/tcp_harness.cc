@@ -427,7 +427,7 @@ void TcpTest::OnEvent(struct dtcp_worker *w, const struct dtcp_event *ev)
 	if (ev->type == DTCP_EV_ACCEPTABLE && t->auto_accept_) {
 		struct dtcp_conn *c;
 
-		while ((c = dtcp_accept(w, ev->conn, OnEvent, t)) != nullptr)
+		while ((c = dtcp_tcp_accept(w, ev->conn, OnEvent, t)) != nullptr)
 			t->accepted_.push_back(c);
 	}
 	// The handle is invalid once this returns.
@@ -485,14 +485,14 @@ void TcpTest::Listen(uint16_t port)
 {
 	struct dtcp_listen_opts o = {};
 
-	ASSERT_EQ(dtcp_listen(w_, 0, port, &o, OnEvent, this, &listener_), 0);
+	ASSERT_EQ(dtcp_tcp_listen(w_, 0, port, &o, OnEvent, this, &listener_), 0);
 	ASSERT_NE(listener_, nullptr);
 	lport_ = port;
 }
 
 struct dtcp_conn *TcpTest::AcceptOne()
 {
-	struct dtcp_conn *c = dtcp_accept(w_, listener_, OnEvent, this);
+	struct dtcp_conn *c = dtcp_tcp_accept(w_, listener_, OnEvent, this);
 
 	if (c != nullptr)
 		accepted_.push_back(c);
@@ -502,7 +502,7 @@ struct dtcp_conn *TcpTest::AcceptOne()
 struct dtcp_conn *TcpTest::Connect(uint16_t rport, uint16_t lport)
 {
 	struct dtcp_conn *c = nullptr;
-	int rc = dtcp_connect(w_, kPeerIp, rport, 0, lport, OnEvent, this, &c);
+	int rc = dtcp_tcp_connect(w_, kPeerIp, rport, 0, lport, OnEvent, this, &c);
 
 	EXPECT_EQ(rc, 0) << strerror(-rc);
 	if (rc != 0)

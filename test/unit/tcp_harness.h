@@ -216,9 +216,9 @@ protected:
 	// --- Opening --------------------------------------------------------------------
 	// Listen on (any address, port), default backlogs; the listener is listener_.
 	void Listen(uint16_t port = kOurPort);
-	// With auto_accept_ off: dtcp_accept() once; the connection or nullptr.
+	// With auto_accept_ off: dtcp_tcp_accept() once; the connection or nullptr.
 	struct dtcp_conn *AcceptOne();
-	// dtcp_connect() to kPeerIp:rport from our lport; the connection becomes
+	// dtcp_tcp_connect() to kPeerIp:rport from our lport; the connection becomes
 	// conn_. Fails the test (non-fatally) and returns nullptr on an error.
 	struct dtcp_conn *Connect(uint16_t rport = kPeerPort, uint16_t lport = kOurPort);
 	// The SYN OpenPassive() injects: peer_iss_, kPeerWin, kPeerMss, and the

@@ -103,7 +103,7 @@ protected:
 	// n bytes of data from the application, copied into the send queue.
 	void Write(const Bytes &data)
 	{
-		ASSERT_EQ(dtcp_send_copy(w_, conn_, data.data(), (uint32_t)data.size()),
+		ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, data.data(), (uint32_t)data.size()),
 			  (int)data.size());
 	}
 
@@ -125,7 +125,7 @@ protected:
 				ASSERT_EQ(rte_pktmbuf_chain(head, m), 0);
 		}
 		ASSERT_EQ(off, data.size());
-		ASSERT_EQ(dtcp_send(w_, conn_, head), 0);
+		ASSERT_EQ(dtcp_tcp_send(w_, conn_, head), 0);
 	}
 
 	// A frame of ours as the stack built it: where the port is told the
@@ -217,7 +217,7 @@ TEST_F(Offload, TxCksum_EverySegment_PseudoHeaderSumAndLengths)
 	// A bare ACK, then our RST on abort.
 	Inject(PeerAck().seq(P(rcv_)).ack_(O(1 + 1001)).data("x"));
 	ExpectAsked(TakeOneRaw(), kTxCksumFlags, 32);
-	dtcp_abort(w_, conn_);
+	dtcp_tcp_abort(w_, conn_);
 	Poll();
 	ExpectAsked(TakeOneRaw(), kTxCksumFlags, 20);
 	FreeRaw();
@@ -357,7 +357,7 @@ TEST_F(Offload, Tso_WriteThenShutdown_FinOnTheLastSegmentOnly)
 {
 	ASSERT_NO_FATAL_FAILURE(Open(kTxAll, 0));
 	Write(Pattern(3 * kMss + 7));
-	ASSERT_EQ(dtcp_shutdown(w_, conn_), 0);
+	ASSERT_EQ(dtcp_tcp_shutdown(w_, conn_), 0);
 	Poll();
 	struct rte_mbuf *m = TakeOneRaw();
 	ExpectAsked(m, kTsoFlags, 32);

@@ -203,7 +203,7 @@ void SinkEvent(struct dtcp_worker *w, const struct dtcp_event *ev)
 
 	switch (ev->type) {
 	case DTCP_EV_ACCEPTABLE:
-		s->conn = dtcp_accept(w, ev->conn, SinkEvent, s);
+		s->conn = dtcp_tcp_accept(w, ev->conn, SinkEvent, s);
 		return;
 	case DTCP_EV_DATA:
 		for (struct rte_mbuf *seg = ev->data; seg != nullptr; seg = seg->next) {
@@ -215,7 +215,7 @@ void SinkEvent(struct dtcp_worker *w, const struct dtcp_event *ev)
 		return;
 	case DTCP_EV_PEER_CLOSED:
 		s->peer_closed = true;
-		dtcp_close(w, ev->conn);
+		dtcp_tcp_close(w, ev->conn);
 		return;
 	case DTCP_EV_CONNECTED:
 	case DTCP_EV_WRITABLE:
@@ -228,7 +228,7 @@ void SourceFill(struct dtcp_worker *w, Source *s)
 {
 	while (s->writable && s->sent < s->data.size()) {
 		uint32_t len = (uint32_t)std::min<uint64_t>(16384, s->data.size() - s->sent);
-		int n = dtcp_send_copy(w, s->conn, s->data.data() + s->sent, len);
+		int n = dtcp_tcp_send_copy(w, s->conn, s->data.data() + s->sent, len);
 
 		ASSERT_GE(n, 0);
 		s->sent += (uint32_t)n;
@@ -236,7 +236,7 @@ void SourceFill(struct dtcp_worker *w, Source *s)
 			s->writable = false;
 	}
 	if (s->sent == s->data.size() && s->writable) {
-		EXPECT_EQ(dtcp_shutdown(w, s->conn), 0);
+		EXPECT_EQ(dtcp_tcp_shutdown(w, s->conn), 0);
 		s->writable = false;
 	}
 }
@@ -255,7 +255,7 @@ void SourceEvent(struct dtcp_worker *w, const struct dtcp_event *ev)
 		rte_pktmbuf_free(ev->data);
 		return;
 	case DTCP_EV_PEER_CLOSED:
-		dtcp_close(w, ev->conn);
+		dtcp_tcp_close(w, ev->conn);
 		s->closed = true;
 		return;
 	case DTCP_EV_CLOSED:
@@ -287,8 +287,8 @@ TEST_F(RingPair, TwoWorkers_StreamExactUnderFaultLossBothWays)
 	for (uint64_t k = 0; k < kBytes; k++)
 		source.data[k] = (uint8_t)(k * 13 + (k >> 11));
 	struct dtcp_conn *listener = nullptr;
-	ASSERT_EQ(dtcp_listen(w_[0], 0, 5001, nullptr, SinkEvent, &sink, &listener), 0);
-	ASSERT_EQ(dtcp_connect(w_[1], 0xc6120001, 5001, 0, 0, SourceEvent, &source, &source.conn), 0);
+	ASSERT_EQ(dtcp_tcp_listen(w_[0], 0, 5001, nullptr, SinkEvent, &sink, &listener), 0);
+	ASSERT_EQ(dtcp_tcp_connect(w_[1], 0xc6120001, 5001, 0, 0, SourceEvent, &source, &source.conn), 0);
 
 	// 50 us a step, at most 120 s of fake time.
 	for (unsigned step = 0; step < 2400000 && !(sink.peer_closed && source.closed); step++) {
@@ -301,7 +301,7 @@ TEST_F(RingPair, TwoWorkers_StreamExactUnderFaultLossBothWays)
 	EXPECT_EQ(source.error, 0);
 	EXPECT_EQ(sink.bytes, kBytes);
 	EXPECT_EQ(sink.bad, 0u);
-	dtcp_close(w_[0], listener);
+	dtcp_tcp_close(w_[0], listener);
 	for (int i = 0; i < 2; i++) {
 		dtcp_worker_release_held(w_[i]);
 		const uint64_t *c = dtcp_worker_counters(w_[i]);

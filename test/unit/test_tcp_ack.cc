@@ -95,7 +95,7 @@ TEST_F(TcpAck, Established_AnswerWhileWaiting_CarriesTheAck)
 	ExpectNoTx();
 	Advance(10);
 	ExpectNoTx();
-	ASSERT_EQ(dtcp_send_copy(w_, conn_, "200 OK", 6), 6);
+	ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, "200 OK", 6), 6);
 	Poll();
 	TcpSeg s = ExpectSeg(ExpectOneTx(), "PA", O(snd_), P(rcv_), 65535);
 	EXPECT_EQ(s.payload.size(), 6u);
@@ -232,11 +232,11 @@ protected:
 TEST_F(TcpNagle, Established_SmallPieceWithDataOut_WaitsForTheAck)
 {
 	ASSERT_NO_FATAL_FAILURE(Open());
-	ASSERT_EQ(dtcp_send_copy(w_, conn_, "a", 1), 1);
+	ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, "a", 1), 1);
 	Poll();
 	ExpectSeg(ExpectOneTx(), "PA", O(1), P(1), 65535);
 	// "b" while "a" is unacknowledged: held.
-	ASSERT_EQ(dtcp_send_copy(w_, conn_, "bc", 2), 2);
+	ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, "bc", 2), 2);
 	Poll();
 	ExpectNoTx();
 	Advance(100);
@@ -250,11 +250,11 @@ TEST_F(TcpNagle, Established_SmallPieceWithDataOut_WaitsForTheAck)
 TEST_F(TcpNagle, Established_FullSegmentWithDataOut_SentAtOnce)
 {
 	ASSERT_NO_FATAL_FAILURE(Open());
-	ASSERT_EQ(dtcp_send_copy(w_, conn_, "a", 1), 1);
+	ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, "a", 1), 1);
 	Poll();
 	TakeTx();
 	std::string big(1460 + 100, 'z');
-	ASSERT_EQ(dtcp_send_copy(w_, conn_, big.data(), (uint32_t)big.size()), (int)big.size());
+	ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, big.data(), (uint32_t)big.size()), (int)big.size());
 	Poll();
 	// The full segment goes; the 100-byte tail waits for the ACK.
 	TcpSeg s = ExpectSeg(ExpectOneTx(), "A", O(2), P(1), 65535);
@@ -265,10 +265,10 @@ TEST_F(TcpNagle, Established_NoDelay_SmallPiecesSentAtOnce)
 {
 	ASSERT_NO_FATAL_FAILURE(Open());
 	dtcp_conn_set_nodelay(conn_, true);
-	ASSERT_EQ(dtcp_send_copy(w_, conn_, "a", 1), 1);
+	ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, "a", 1), 1);
 	Poll();
 	ExpectSeg(ExpectOneTx(), "PA", O(1), P(1), 65535);
-	ASSERT_EQ(dtcp_send_copy(w_, conn_, "b", 1), 1);
+	ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, "b", 1), 1);
 	Poll();
 	ExpectSeg(ExpectOneTx(), "PA", O(2), P(1), 65535);
 }
@@ -276,11 +276,11 @@ TEST_F(TcpNagle, Established_NoDelay_SmallPiecesSentAtOnce)
 TEST_F(TcpNagle, Established_FinAfterSmallPiece_NotHeld)
 {
 	ASSERT_NO_FATAL_FAILURE(Open());
-	ASSERT_EQ(dtcp_send_copy(w_, conn_, "a", 1), 1);
+	ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, "a", 1), 1);
 	Poll();
 	TakeTx();
-	ASSERT_EQ(dtcp_send_copy(w_, conn_, "b", 1), 1);
-	ASSERT_EQ(dtcp_shutdown(w_, conn_), 0);
+	ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, "b", 1), 1);
+	ASSERT_EQ(dtcp_tcp_shutdown(w_, conn_), 0);
 	Poll();
 	// The last piece rides with the FIN: closing never waits on Nagle.
 	TcpSeg s = ExpectSeg(ExpectOneTx(), "FPA", O(2), P(1), 65535);

@@ -41,10 +41,10 @@ TEST_F(TcpBuffers, SendBufferFull_RefusedThenWritableOnceWhenDrained)
 	Inject(AckOf(1, 0));
 	ExpectNoTx();
 	std::string all(10000, 'b');
-	EXPECT_EQ(dtcp_send_space(conn_), 8192u);
-	EXPECT_EQ(dtcp_send_copy(w_, conn_, all.data(), (uint32_t)all.size()), 8192);
-	EXPECT_EQ(dtcp_send_space(conn_), 0u);
-	EXPECT_EQ(dtcp_send_copy(w_, conn_, all.data(), 1), 0) << "nothing fits";
+	EXPECT_EQ(dtcp_tcp_send_space(conn_), 8192u);
+	EXPECT_EQ(dtcp_tcp_send_copy(w_, conn_, all.data(), (uint32_t)all.size()), 8192);
+	EXPECT_EQ(dtcp_tcp_send_space(conn_), 0u);
+	EXPECT_EQ(dtcp_tcp_send_copy(w_, conn_, all.data(), 1), 0) << "nothing fits";
 	EXPECT_GE(CtrSinceMark(DTCP_CTR_tcp_send_refused), 1u);
 	Poll();
 	ExpectNoTx();
@@ -65,7 +65,7 @@ TEST_F(TcpBuffers, SendBufferFull_RefusedThenWritableOnceWhenDrained)
 	Inject(AckOf(1 + 2920, 5840));
 	TakeTx();
 	ExpectEvent(DTCP_EV_WRITABLE);
-	EXPECT_EQ(dtcp_send_space(conn_), 8192u - 5272u);
+	EXPECT_EQ(dtcp_tcp_send_space(conn_), 8192u - 5272u);
 	Inject(AckOf(1 + 4380, 5840));
 	TakeTx();
 	ExpectNoEvents();
@@ -81,10 +81,10 @@ TEST_F(TcpBuffers, MbufBudgetSpent_SendRefusedCounted)
 	Inject(AckOf(1, 0));
 	std::string piece(100, 'm');
 	// One mbuf per call: two calls fit, the third does not.
-	EXPECT_EQ(dtcp_send_copy(w_, conn_, piece.data(), 100), 100);
-	EXPECT_EQ(dtcp_send_copy(w_, conn_, piece.data(), 100), 100);
+	EXPECT_EQ(dtcp_tcp_send_copy(w_, conn_, piece.data(), 100), 100);
+	EXPECT_EQ(dtcp_tcp_send_copy(w_, conn_, piece.data(), 100), 100);
 	uint64_t refused = Ctr(DTCP_CTR_tcp_send_refused);
-	EXPECT_EQ(dtcp_send_copy(w_, conn_, piece.data(), 100), 0);
+	EXPECT_EQ(dtcp_tcp_send_copy(w_, conn_, piece.data(), 100), 0);
 	EXPECT_EQ(Ctr(DTCP_CTR_tcp_send_refused), refused + 1);
 }
 
@@ -96,7 +96,7 @@ TEST_F(TcpBuffers, ReaderPaused_WindowClosesNothingDroppedResumeReopens)
 {
 	Start();
 	ASSERT_NO_FATAL_FAILURE(OpenPassive());
-	dtcp_recv_pause(w_, conn_, true);
+	dtcp_tcp_recv_pause(w_, conn_, true);
 	std::string sent;
 	for (uint32_t k = 0; k < 4; k++) {
 		std::string piece(1024, (char)('p' + k));
@@ -111,7 +111,7 @@ TEST_F(TcpBuffers, ReaderPaused_WindowClosesNothingDroppedResumeReopens)
 	ExpectSeg(ExpectOneTx(), "A", O(1), P(4097), 0);
 	EXPECT_EQ(Info().rcv_wnd, 0u);
 	// Resume: the 4096 bytes, in order, and the window update.
-	dtcp_recv_pause(w_, conn_, false);
+	dtcp_tcp_recv_pause(w_, conn_, false);
 	Poll();
 	ExpectSeg(ExpectOneTx(), "A", O(1), P(4097), 4096);
 	EXPECT_EQ(ReceivedBytes(), Bytes(sent.begin(), sent.end()));

@@ -55,10 +55,10 @@ protected:
 	// Our window field: the whole buffer, nothing unread.
 	static constexpr uint16_t kWin = (uint16_t)kRcvBuf;
 
-	// dtcp_shutdown() in ESTABLISHED: FIN-WAIT-1, <SEQ=O(snd_)><ACK=P(rcv_)><CTL=FIN,ACK>.
+	// dtcp_tcp_shutdown() in ESTABLISHED: FIN-WAIT-1, <SEQ=O(snd_)><ACK=P(rcv_)><CTL=FIN,ACK>.
 	void ShutdownSendsFin()
 	{
-		ASSERT_EQ(dtcp_shutdown(w_, conn_), 0);
+		ASSERT_EQ(dtcp_tcp_shutdown(w_, conn_), 0);
 		ExpectState(DTCP_TCP_FIN_WAIT_1);
 		Poll();
 		ExpectSeg(ExpectOneTx(), "FA", O(snd_), P(rcv_), kWin);
@@ -144,7 +144,7 @@ TEST_F(TcpClose, Established_Shutdown_FinWait1WithFin)
 	EXPECT_EQ(i.snd_una, O(1));
 	EXPECT_EQ(i.snd_nxt, O(2));
 	// A second shutdown has nothing more to say.
-	EXPECT_EQ(dtcp_shutdown(w_, conn_), -ENOTCONN);
+	EXPECT_EQ(dtcp_tcp_shutdown(w_, conn_), -ENOTCONN);
 	Poll();
 	ExpectNoTx();
 }
@@ -287,7 +287,7 @@ TEST_F(TcpClose, CloseWait_Shutdown_LastAckThenAck_Closed)
 	Start();
 	ASSERT_NO_FATAL_FAILURE(OpenPassive());
 	ASSERT_NO_FATAL_FAILURE(ToCloseWait());
-	ASSERT_EQ(dtcp_shutdown(w_, conn_), 0);
+	ASSERT_EQ(dtcp_tcp_shutdown(w_, conn_), 0);
 	ExpectState(DTCP_TCP_LAST_ACK);
 	Poll();
 	ExpectSeg(ExpectOneTx(), "FA", O(1), P(2), kWin);
@@ -330,7 +330,7 @@ TEST_F(TcpClose, SimultaneousClose_BothFinsCross_ClosingThenTimeWait)
 	Start();
 	ASSERT_NO_FATAL_FAILURE(OpenActive());
 	// Both send FIN at once: ours <SEQ=O(1)><ACK=P(1)><CTL=FIN,ACK> ...
-	ASSERT_EQ(dtcp_shutdown(w_, conn_), 0);
+	ASSERT_EQ(dtcp_tcp_shutdown(w_, conn_), 0);
 	Poll();
 	ExpectSeg(ExpectOneTx(), "FA", O(1), P(1), kWin);
 	// ... theirs <SEQ=P(1)><ACK=O(1)><CTL=FIN,ACK>, not acknowledging ours.
@@ -407,7 +407,7 @@ TEST_F(TcpClose, CloseWait_Send_DataGoesOutAckedThenFin)
 	Start();
 	ASSERT_NO_FATAL_FAILURE(OpenPassive());
 	ASSERT_NO_FATAL_FAILURE(ToCloseWait());
-	ASSERT_EQ(dtcp_send_copy(w_, conn_, "reply", 5), 5);
+	ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, "reply", 5), 5);
 	Poll();
 	TcpSeg s = ExpectSeg(ExpectOneTx(), "PA", O(1), P(2), kWin);
 	EXPECT_EQ(s.payload, Bytes({ 'r', 'e', 'p', 'l', 'y' }));
@@ -418,13 +418,13 @@ TEST_F(TcpClose, CloseWait_Send_DataGoesOutAckedThenFin)
 	ExpectState(DTCP_TCP_CLOSE_WAIT);
 	EXPECT_EQ(Info().snd_una, O(6));
 	EXPECT_EQ(Info().send_queued, 0u);
-	ASSERT_EQ(dtcp_shutdown(w_, conn_), 0);
+	ASSERT_EQ(dtcp_tcp_shutdown(w_, conn_), 0);
 	ExpectState(DTCP_TCP_LAST_ACK);
 	Poll();
 	ExpectSeg(ExpectOneTx(), "FA", O(6), P(2), kWin);
 	snd_++;
 	// After shutdown nothing more may be sent.
-	EXPECT_EQ(dtcp_send_copy(w_, conn_, "x", 1), -EPIPE);
+	EXPECT_EQ(dtcp_tcp_send_copy(w_, conn_, "x", 1), -EPIPE);
 	Inject(Peer());
 	ExpectNoTx();
 	EXPECT_EQ(ExpectEvent(DTCP_EV_CLOSED).error, 0);
@@ -434,9 +434,9 @@ TEST_F(TcpClose, Established_ShutdownAfterSend_FinPiggybackedAtEndOfData)
 {
 	Start();
 	ASSERT_NO_FATAL_FAILURE(OpenPassive());
-	ASSERT_EQ(dtcp_send_copy(w_, conn_, "abc", 3), 3);
-	ASSERT_EQ(dtcp_shutdown(w_, conn_), 0);
-	EXPECT_EQ(dtcp_send_copy(w_, conn_, "d", 1), -EPIPE);
+	ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, "abc", 3), 3);
+	ASSERT_EQ(dtcp_tcp_shutdown(w_, conn_), 0);
+	EXPECT_EQ(dtcp_tcp_send_copy(w_, conn_, "d", 1), -EPIPE);
 	Poll();
 	// One output, both ready: the FIN rides on the data, its SEQ O(4).
 	TcpSeg s = ExpectSeg(ExpectOneTx(), "FPA", O(1), P(1), kWin);
@@ -457,8 +457,8 @@ TEST_F(TcpClose, Established_ShutdownAfterSeveralSegments_FinOnLastOnly)
 	Start();
 	ASSERT_NO_FATAL_FAILURE(OpenPassive());
 	Bytes data = Pattern(3000);
-	ASSERT_EQ(dtcp_send_copy(w_, conn_, data.data(), (uint32_t)data.size()), 3000);
-	ASSERT_EQ(dtcp_shutdown(w_, conn_), 0);
+	ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, data.data(), (uint32_t)data.size()), 3000);
+	ASSERT_EQ(dtcp_tcp_shutdown(w_, conn_), 0);
 	Poll();
 	std::vector<Bytes> tx = TakeTx();
 	ASSERT_EQ(tx.size(), 3u);
@@ -545,7 +545,7 @@ TEST_F(TcpClose, CloseWait_DataFinThenShutdownAckInOneBurst_DataBeforeClosed)
 	rcv_ += 5;
 	ExpectSeg(ExpectOneTx(), "A", O(1), P(6), kWin);
 	ExpectEvents({ DTCP_EV_DATA, DTCP_EV_PEER_CLOSED });
-	ASSERT_EQ(dtcp_shutdown(w_, conn_), 0);
+	ASSERT_EQ(dtcp_tcp_shutdown(w_, conn_), 0);
 	Poll();
 	ExpectSeg(ExpectOneTx(), "FA", O(1), P(6), kWin);
 	snd_++;
@@ -830,11 +830,11 @@ TEST_F(TcpClose, Established_Abort_RstAtSndNxtNoEvents)
 	Start();
 	ASSERT_NO_FATAL_FAILURE(OpenPassive());
 	// Data in flight: SND.NXT is past it, SND.UNA is not.
-	ASSERT_EQ(dtcp_send_copy(w_, conn_, "abc", 3), 3);
+	ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, "abc", 3), 3);
 	Poll();
 	ExpectSeg(ExpectOneTx(), "PA", O(1), P(1), kWin);
 	Mark();
-	dtcp_abort(w_, conn_);
+	dtcp_tcp_abort(w_, conn_);
 	conn_ = nullptr;   // the handle is gone, no CLOSED event says so
 	Poll();
 	ExpectRst(ExpectOneTx(), O(4));
@@ -888,7 +888,7 @@ TEST_F(TcpClose, Established_Close_FinThenFinishesAloneWithoutEvents)
 {
 	Start();
 	ASSERT_NO_FATAL_FAILURE(OpenPassive());
-	dtcp_close(w_, conn_);
+	dtcp_tcp_close(w_, conn_);
 	struct dtcp_conn *c = conn_;
 	conn_ = nullptr;
 	ExpectState(DTCP_TCP_FIN_WAIT_1, c);
@@ -918,7 +918,7 @@ TEST_F(TcpClose, CloseWait_Close_LastAckFinishesAloneWithoutEvents)
 	Start();
 	ASSERT_NO_FATAL_FAILURE(OpenPassive());
 	ASSERT_NO_FATAL_FAILURE(ToCloseWait());
-	dtcp_close(w_, conn_);
+	dtcp_tcp_close(w_, conn_);
 	conn_ = nullptr;
 	Poll();
 	ExpectSeg(ExpectOneTx(), "FA", O(1), P(2), kWin);
@@ -937,7 +937,7 @@ TEST_F(TcpClose, FinWait1Closed_DataArrives_RstConnectionGone)
 {
 	Start();
 	ASSERT_NO_FATAL_FAILURE(OpenPassive());
-	dtcp_close(w_, conn_);
+	dtcp_tcp_close(w_, conn_);
 	conn_ = nullptr;
 	Poll();
 	ExpectSeg(ExpectOneTx(), "FA", O(1), P(1), kWin);
@@ -965,7 +965,7 @@ TEST_F(TcpClose, FinWait2Closed_DataArrives_RstConnectionGone)
 	Start();
 	ASSERT_NO_FATAL_FAILURE(OpenPassive());
 	ASSERT_NO_FATAL_FAILURE(ToFinWait2());
-	dtcp_close(w_, conn_);
+	dtcp_tcp_close(w_, conn_);
 	conn_ = nullptr;
 	Poll();
 	ExpectNoTx();
@@ -994,7 +994,7 @@ TEST_F(TcpClose, Established_CloseWithUnreadData_Rst)
 	ASSERT_NE(c, nullptr);
 	// Closed with six bytes the application never read: RST, not FIN.
 	Mark();
-	dtcp_close(w_, c);
+	dtcp_tcp_close(w_, c);
 	Poll();
 	ExpectRst(ExpectOneTx(), O(1));
 	// The handle is closed: the data it never read is not given to it now.
@@ -1011,7 +1011,7 @@ TEST_F(TcpClose, FinWait2Closed_FinTimeout_GivenUp)
 	cfg_.tcp_fin_timeout_ms = 5000;
 	Start();
 	ASSERT_NO_FATAL_FAILURE(OpenPassive());
-	dtcp_close(w_, conn_);
+	dtcp_tcp_close(w_, conn_);
 	conn_ = nullptr;
 	Poll();
 	ExpectSeg(ExpectOneTx(), "FA", O(1), P(1), kWin);
@@ -1037,7 +1037,7 @@ TEST_F(TcpClose, FinWait2ShutdownThenClose_FinTimeoutFromClose)
 	ASSERT_NO_FATAL_FAILURE(OpenPassive());
 	ASSERT_NO_FATAL_FAILURE(ToFinWait2());
 	Advance(3000);
-	dtcp_close(w_, conn_);
+	dtcp_tcp_close(w_, conn_);
 	conn_ = nullptr;
 	Advance(5000 - 1);
 	EXPECT_EQ(Count(DTCP_TCP_FIN_WAIT_2), 1u) << "counted from the close";
@@ -1084,7 +1084,7 @@ TEST_F(TcpClose, Listen_Close_AcceptQueueResetSynsGetRst)
 	ExpectEvent(DTCP_EV_ACCEPTABLE);
 	EXPECT_EQ(Count(DTCP_TCP_ESTABLISHED), 1u);
 	Mark();
-	dtcp_close(w_, listener_);
+	dtcp_tcp_close(w_, listener_);
 	listener_ = nullptr;
 	Poll();
 	// The waiting connection: <SEQ=SND.NXT><CTL=RST>.
@@ -1115,7 +1115,7 @@ TEST_F(TcpClose, Listen_Close_SynReceivedResetToo)
 	TcpSeg sa = ParseTcp(ExpectOneTx());
 	ASSERT_EQ(FlagsString(sa.flags), "SA");
 	EXPECT_EQ(Count(DTCP_TCP_SYN_RECEIVED), 1u);
-	dtcp_close(w_, listener_);
+	dtcp_tcp_close(w_, listener_);
 	listener_ = nullptr;
 	Poll();
 	// Our SYN-ACK took O(0): SND.NXT is O(1).
@@ -1131,7 +1131,7 @@ TEST_F(TcpClose, Listen_CloseAfterAccept_AcceptedConnectionLives)
 {
 	Start();
 	ASSERT_NO_FATAL_FAILURE(OpenPassive());
-	dtcp_close(w_, listener_);
+	dtcp_tcp_close(w_, listener_);
 	listener_ = nullptr;
 	Poll();
 	ExpectNoTx();
@@ -1202,7 +1202,7 @@ TEST_F(TcpClose, LastAck_AckBelowFin_StaysLastAck)
 	Start();
 	ASSERT_NO_FATAL_FAILURE(OpenPassive());
 	ASSERT_NO_FATAL_FAILURE(ToCloseWait());
-	ASSERT_EQ(dtcp_shutdown(w_, conn_), 0);
+	ASSERT_EQ(dtcp_tcp_shutdown(w_, conn_), 0);
 	Poll();
 	ExpectSeg(ExpectOneTx(), "FA", O(1), P(2), kWin);
 	Inject(Peer());   // ack O(1): not our FIN
@@ -1216,7 +1216,7 @@ TEST_F(TcpClose, LastAck_FinLost_RetransmittedThenClosed)
 	Start();
 	ASSERT_NO_FATAL_FAILURE(OpenPassive());
 	ASSERT_NO_FATAL_FAILURE(ToCloseWait());
-	ASSERT_EQ(dtcp_shutdown(w_, conn_), 0);
+	ASSERT_EQ(dtcp_tcp_shutdown(w_, conn_), 0);
 	Poll();
 	ExpectSeg(ExpectOneTx(), "FA", O(1), P(2), kWin);
 	Advance(Info().rto_ms + 1);
@@ -1233,7 +1233,7 @@ TEST_F(TcpClose, LastAck_Rst_ClosedEconnreset)
 	Start();
 	ASSERT_NO_FATAL_FAILURE(OpenPassive());
 	ASSERT_NO_FATAL_FAILURE(ToCloseWait());
-	ASSERT_EQ(dtcp_shutdown(w_, conn_), 0);
+	ASSERT_EQ(dtcp_tcp_shutdown(w_, conn_), 0);
 	Poll();
 	ExpectSeg(ExpectOneTx(), "FA", O(1), P(2), kWin);
 	Inject(Peer(kRst));
@@ -1285,8 +1285,8 @@ TEST_F(TcpClose, Established_ShutdownWindowLimited_FinAfterLastByte)
 	// The peer's window shrinks to 2 bytes.
 	Inject(Peer().win(2));
 	ExpectNoTx();
-	ASSERT_EQ(dtcp_send_copy(w_, conn_, "abcdef", 6), 6);
-	ASSERT_EQ(dtcp_shutdown(w_, conn_), 0);
+	ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, "abcdef", 6), 6);
+	ASSERT_EQ(dtcp_tcp_shutdown(w_, conn_), 0);
 	uint64_t held = Ctr(DTCP_CTR_tcp_sws_held);
 	Poll();
 	// Two bytes would fit, but a window that small is silly (RFC 9293
@@ -1317,7 +1317,7 @@ TEST_F(TcpClose, SynSent_Shutdown_FinAfterHandshake)
 	Poll();
 	ExpectSyn(ExpectOneTx());
 	// Half-close before the handshake: the FIN waits for ESTABLISHED.
-	ASSERT_EQ(dtcp_shutdown(w_, conn_), 0);
+	ASSERT_EQ(dtcp_tcp_shutdown(w_, conn_), 0);
 	Poll();
 	ExpectNoTx();
 	ExpectState(DTCP_TCP_SYN_SENT);
@@ -1346,7 +1346,7 @@ TEST_F(TcpClose, SynSent_Close_GoneWithoutRst)
 	Poll();
 	ExpectSyn(ExpectOneTx());
 	// §3.10.4 CLOSE, SYN-SENT: delete the TCB; nothing to tell the peer.
-	dtcp_close(w_, conn_);
+	dtcp_tcp_close(w_, conn_);
 	conn_ = nullptr;
 	Poll();
 	ExpectNoTx();
@@ -1366,7 +1366,7 @@ TEST_F(TcpClose, FinWait1ShutdownThenClose_FinWait2TimesOut)
 	Start();
 	ASSERT_NO_FATAL_FAILURE(OpenPassive());
 	ASSERT_NO_FATAL_FAILURE(ShutdownSendsFin());
-	dtcp_close(w_, conn_);
+	dtcp_tcp_close(w_, conn_);
 	conn_ = nullptr;
 	Poll();
 	ExpectNoTx();
@@ -1386,7 +1386,7 @@ TEST_F(TcpClose, FinWait1_Abort_RstAfterFin)
 	Start();
 	ASSERT_NO_FATAL_FAILURE(OpenPassive());
 	ASSERT_NO_FATAL_FAILURE(ShutdownSendsFin());
-	dtcp_abort(w_, conn_);
+	dtcp_tcp_abort(w_, conn_);
 	conn_ = nullptr;
 	Poll();
 	ExpectRst(ExpectOneTx(), O(2));
@@ -1401,7 +1401,7 @@ TEST_F(TcpClose, CloseWait_Abort_RstNoEvents)
 	Start();
 	ASSERT_NO_FATAL_FAILURE(OpenPassive());
 	ASSERT_NO_FATAL_FAILURE(ToCloseWait());
-	dtcp_abort(w_, conn_);
+	dtcp_tcp_abort(w_, conn_);
 	conn_ = nullptr;
 	Poll();
 	ExpectRst(ExpectOneTx(), O(1));
@@ -1418,10 +1418,10 @@ TEST_F(TcpClose, LastAck_Abort_NoRstTcbDeleted)
 	Start();
 	ASSERT_NO_FATAL_FAILURE(OpenPassive());
 	ASSERT_NO_FATAL_FAILURE(ToCloseWait());
-	ASSERT_EQ(dtcp_shutdown(w_, conn_), 0);
+	ASSERT_EQ(dtcp_tcp_shutdown(w_, conn_), 0);
 	Poll();
 	ExpectSeg(ExpectOneTx(), "FA", O(1), P(2), kWin);
-	dtcp_abort(w_, conn_);
+	dtcp_tcp_abort(w_, conn_);
 	conn_ = nullptr;
 	Poll();
 	std::vector<Bytes> tx = TakeTx();
@@ -1441,7 +1441,7 @@ TEST_F(TcpClose, Closing_Abort_NoRstTcbDeleted)
 	ExpectSeg(ExpectOneTx(), "A", O(2), P(2), kWin);
 	ExpectEvent(DTCP_EV_PEER_CLOSED);
 	ExpectState(DTCP_TCP_CLOSING);
-	dtcp_abort(w_, conn_);
+	dtcp_tcp_abort(w_, conn_);
 	conn_ = nullptr;
 	Poll();
 	std::vector<Bytes> tx = TakeTx();
@@ -1518,7 +1518,7 @@ TEST_F(TcpClose, TimeWait_SynHigherSeqIssAlreadyAbove_IssKept)
 	EXPECT_EQ(Ctr(DTCP_CTR_tcp_tw_reuse), 1u);
 }
 
-// tcp.h: dtcp_accept() hands over events that came before it, "even a FIN",
+// tcp.h: dtcp_tcp_accept() hands over events that came before it, "even a FIN",
 // in order.
 TEST_F(TcpClose, AcceptQueue_DataAndFinBeforeAccept_DeliveredInOrderAfter)
 {
@@ -1541,7 +1541,7 @@ TEST_F(TcpClose, AcceptQueue_DataAndFinBeforeAccept_DeliveredInOrderAfter)
 	ASSERT_EQ(evs.size(), 2u);
 	EXPECT_EQ(evs[0].data, Bytes({ 'e', 'a', 'r', 'l', 'y' }));
 	// And it closes from CLOSE-WAIT as any other.
-	ASSERT_EQ(dtcp_shutdown(w_, c), 0);
+	ASSERT_EQ(dtcp_tcp_shutdown(w_, c), 0);
 	Poll();
 	ExpectSeg(ExpectOneTx(), "FA", O(1), P(7), kWin);
 	snd_++;

@@ -81,7 +81,7 @@ protected:
 	void Queue(size_t n)
 	{
 		Bytes b = Pattern(n, (unsigned)stream_.size());
-		ASSERT_EQ(dtcp_send_copy(w_, conn_, b.data(), (uint32_t)n), (int)n);
+		ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, b.data(), (uint32_t)n), (int)n);
 		stream_.insert(stream_.end(), b.begin(), b.end());
 	}
 
@@ -89,7 +89,7 @@ protected:
 	// the sender always has more to send than any window allows.
 	void Fill()
 	{
-		uint32_t space = dtcp_send_space(conn_);
+		uint32_t space = dtcp_tcp_send_space(conn_);
 
 		if (space > 0)
 			Queue(space);
@@ -1651,7 +1651,7 @@ TEST_F(TcpCwndAck, Established_Piggybacked_TimerCancelledNextWaitFromScratch)
 	rcv_ += 6;
 	ExpectNoTx();
 	Advance(10);
-	ASSERT_EQ(dtcp_send_copy(w_, conn_, "200", 3), 3);
+	ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, "200", 3), 3);
 	Poll();
 	TcpSeg s = ExpectSeg(ExpectOneTx(), "PA", O(snd_), P(rcv_), WinField(cfg_.tcp_rcvbuf));
 	EXPECT_EQ(s.payload.size(), 3u);

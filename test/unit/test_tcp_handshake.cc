@@ -79,7 +79,7 @@ protected:
 
 		o.syn_backlog = syn_backlog;
 		o.accept_backlog = accept_backlog;
-		ASSERT_EQ(dtcp_listen(w_, 0, port, &o, OnEvent, this, &listener_), 0);
+		ASSERT_EQ(dtcp_tcp_listen(w_, 0, port, &o, OnEvent, this, &listener_), 0);
 		ASSERT_NE(listener_, nullptr);
 		lport_ = port;
 	}
@@ -131,7 +131,7 @@ protected:
 		}
 	}
 
-	// dtcp_connect from lport to kPeerIp:rport; our SYN out and checked.
+	// dtcp_tcp_connect from lport to kPeerIp:rport; our SYN out and checked.
 	TcpSeg SynOut(uint16_t rport = kPeerPort, uint16_t lport = kOurPort)
 	{
 		if (Connect(rport, lport) == nullptr)
@@ -230,12 +230,12 @@ TEST_F(TcpHandshake, Closed_Listen_BadArgumentsRefused)
 	struct dtcp_conn *l = nullptr;
 	struct dtcp_listen_opts o = {};
 
-	EXPECT_EQ(dtcp_listen(w_, 0, 0, &o, OnEvent, this, &l), -EINVAL) << "port 0";
-	EXPECT_EQ(dtcp_listen(w_, Ip(198, 18, 0, 99), kOurPort, &o, OnEvent, this, &l),
+	EXPECT_EQ(dtcp_tcp_listen(w_, 0, 0, &o, OnEvent, this, &l), -EINVAL) << "port 0";
+	EXPECT_EQ(dtcp_tcp_listen(w_, Ip(198, 18, 0, 99), kOurPort, &o, OnEvent, this, &l),
 		  -EADDRNOTAVAIL)
 		<< "not our address";
 	ASSERT_NO_FATAL_FAILURE(Listen());
-	EXPECT_EQ(dtcp_listen(w_, 0, kOurPort, &o, OnEvent, this, &l), -EADDRINUSE);
+	EXPECT_EQ(dtcp_tcp_listen(w_, 0, kOurPort, &o, OnEvent, this, &l), -EADDRINUSE);
 	EXPECT_EQ(Count(DTCP_TCP_LISTEN), 1u);
 	EXPECT_EQ(CountAll(), 1u);
 }
@@ -416,7 +416,7 @@ TEST_P(TcpOpening, Listen_Close_Closed)
 {
 	Start();
 	ASSERT_NO_FATAL_FAILURE(Listen());
-	dtcp_close(w_, listener_);
+	dtcp_tcp_close(w_, listener_);
 	listener_ = nullptr;
 	Poll();
 	ExpectNoTx();
@@ -443,7 +443,7 @@ TEST_P(TcpOpening, Listen_CloseWithPendingConnections_ResetsThem)
 	EXPECT_EQ(Count(DTCP_TCP_ESTABLISHED), 1u);
 	EXPECT_EQ(Count(DTCP_TCP_SYN_RECEIVED), 1u);
 	Mark();
-	dtcp_close(w_, listener_);
+	dtcp_tcp_close(w_, listener_);
 	listener_ = nullptr;
 	Poll();
 	std::vector<Bytes> tx = TakeTx();
@@ -470,7 +470,7 @@ TEST_P(TcpOpening, SynSent_Close_ClosedSilently)
 	Start();
 	SynOut();
 	Mark();
-	dtcp_close(w_, conn_);
+	dtcp_tcp_close(w_, conn_);
 	conn_ = nullptr;
 	Poll();
 	ExpectNoTx();
@@ -1131,7 +1131,7 @@ TEST_F(TcpHandshake, Options_NoPeerMss_Sends536ByteSegments)
 	EXPECT_EQ(Info().snd_mss, 536);
 	Bytes data = Pattern(2000);
 	Mark();
-	ASSERT_EQ(dtcp_send_copy(w_, conn_, data.data(), (uint32_t)data.size()), 2000);
+	ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, data.data(), (uint32_t)data.size()), 2000);
 	Poll();
 	std::vector<Bytes> tx = TakeTx();
 	ASSERT_EQ(tx.size(), 4u);
@@ -1159,7 +1159,7 @@ TEST_F(TcpHandshake, Options_NoMssOnSynAck_Sends536ByteSegments)
 	ExpectEvent(DTCP_EV_CONNECTED);
 	EXPECT_EQ(Info().snd_mss, 536);
 	Bytes data = Pattern(600);
-	ASSERT_EQ(dtcp_send_copy(w_, conn_, data.data(), (uint32_t)data.size()), 600);
+	ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, data.data(), (uint32_t)data.size()), 600);
 	Poll();
 	std::vector<Bytes> tx = TakeTx();
 	ASSERT_EQ(tx.size(), 2u);
@@ -1175,7 +1175,7 @@ TEST_F(TcpHandshake, Options_NoPeerMssWithTimestamps_DataAndOptionsFit536)
 	ASSERT_NO_FATAL_FAILURE(OpenPassive(Seg().syn().seq(P(0)).win(kPeerWin).ts(kPeerTsval, 0)));
 	EXPECT_EQ(Info().snd_mss, 524);
 	Bytes data = Pattern(1000);
-	ASSERT_EQ(dtcp_send_copy(w_, conn_, data.data(), (uint32_t)data.size()), 1000);
+	ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, data.data(), (uint32_t)data.size()), 1000);
 	Poll();
 	std::vector<Bytes> tx = TakeTx();
 	ASSERT_EQ(tx.size(), 2u);
@@ -1196,7 +1196,7 @@ TEST_F(TcpHandshake, Options_TinyMss_RaisedToMssMin)
 	EXPECT_EQ(Info().snd_mss, cfg_.tcp_mss_min);
 	EXPECT_EQ(Info().snd_mss, 88);
 	Bytes data = Pattern(200);
-	ASSERT_EQ(dtcp_send_copy(w_, conn_, data.data(), (uint32_t)data.size()), 200);
+	ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, data.data(), (uint32_t)data.size()), 200);
 	Poll();
 	std::vector<Bytes> tx = TakeTx();
 	ASSERT_EQ(tx.size(), 3u);
@@ -1503,7 +1503,7 @@ TEST_F(TcpHandshake, Listen_SynBacklogFull_SynDropped)
 
 // The handshake's ACK finds the accept queue full: dropped (no RST), the
 // connection stays SYN-RECEIVED, its SYN-ACK goes again at the RTO and the
-// peer's new ACK completes it once dtcp_accept() has made room.
+// peer's new ACK completes it once dtcp_tcp_accept() has made room.
 TEST_F(TcpHandshake, SynReceived_AcceptQueueFull_AckDroppedSynAckRetried)
 {
 	auto_accept_ = false;
@@ -1551,7 +1551,7 @@ TEST_F(TcpHandshake, Listen_ConnectionTableFull_SynDroppedConnectRefused)
 							   { "tcp_conn_table_full", 1 } })));
 	struct dtcp_conn *c = nullptr;
 	Mark();
-	EXPECT_EQ(dtcp_connect(w_, kPeerIp, kPeerPort, 0, 9, OnEvent, this, &c), -ENOBUFS);
+	EXPECT_EQ(dtcp_tcp_connect(w_, kPeerIp, kPeerPort, 0, 9, OnEvent, this, &c), -ENOBUFS);
 	Poll();
 	ExpectNoTx();
 	EXPECT_EQ(ToString(Moved()), ToString(Deltas{ { "tcp_conn_table_full", 1 } }));
@@ -1655,7 +1655,7 @@ TEST_F(TcpCookies, Cookies_WithTimestamps_RoundTripKeepsWsAndSack)
 	EXPECT_EQ(Count(DTCP_TCP_ESTABLISHED), 1u);
 	DataInAcked("cookie", conn_);
 	// And data our way.
-	ASSERT_EQ(dtcp_send_copy(w_, conn_, "abc", 3), 3);
+	ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, "abc", 3), 3);
 	Poll();
 	EXPECT_EQ(ExpectSeg(ExpectOneTx(), "PA", O(1), P(rcv_)).payload, Bytes({ 'a', 'b', 'c' }));
 }
@@ -1904,7 +1904,7 @@ protected:
 	// Forget the SYN-SENT connection (CLOSE in SYN-SENT: nothing sent).
 	void Forget()
 	{
-		dtcp_close(w_, conn_);
+		dtcp_tcp_close(w_, conn_);
 		conn_ = nullptr;
 		Poll();
 		ExpectNoTx();

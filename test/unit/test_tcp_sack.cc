@@ -154,7 +154,7 @@ TEST_F(TcpSackRcv, DataWhileHoldingBlocks_BlocksCarriedPayloadShortened)
 	ExpectSackAck(0, { { 100, 200 } });
 	uint32_t mss = Info().snd_mss;
 	std::string data(3 * mss, 'z');
-	ASSERT_EQ(dtcp_send_copy(w_, conn_, data.data(), (uint32_t)data.size()), (int)data.size());
+	ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, data.data(), (uint32_t)data.size()), (int)data.size());
 	Poll();
 	std::vector<Bytes> tx = TakeTx();
 	ASSERT_GE(tx.size(), 3u);
@@ -203,7 +203,7 @@ protected:
 	void Queue(uint32_t nseg)
 	{
 		std::string b(nseg * S, 'd');
-		ASSERT_EQ(dtcp_send_copy(w_, conn_, b.data(), (uint32_t)b.size()), (int)b.size());
+		ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, b.data(), (uint32_t)b.size()), (int)b.size());
 		queued_ += nseg * S;
 	}
 

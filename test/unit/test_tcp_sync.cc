@@ -136,10 +136,10 @@ protected:
 		Mark();
 	}
 
-	// Our FIN after dtcp_shutdown().
+	// Our FIN after dtcp_tcp_shutdown().
 	void Shutdown()
 	{
-		ASSERT_EQ(dtcp_shutdown(w_, conn_), 0);
+		ASSERT_EQ(dtcp_tcp_shutdown(w_, conn_), 0);
 		Poll();
 		ExpectSeg(ExpectOneTx(), "FA", O(snd_), P(rcv_), WinField(kRcvBuf));
 		snd_++;
@@ -646,7 +646,7 @@ protected:
 	{
 		Start();
 		ASSERT_NO_FATAL_FAILURE(OpenPassiveWith(1000, kPeerMss));
-		ASSERT_EQ(dtcp_send_copy(w_, conn_, Pattern(500, 3).data(), 500), 500);
+		ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, Pattern(500, 3).data(), 500), 500);
 		Poll();
 		ExpectSeg(ExpectOneTx(), "PA", O(1), P(1), WinField(kRcvBuf));
 		snd_ = 501;
@@ -754,7 +754,7 @@ TEST_F(TcpSyncAck, Established_OldAckOnNewerSegment_WindowNotTaken)
 {
 	ASSERT_NO_FATAL_FAILURE(SetUpConn());
 	// 500 more: the window of 1000 takes half of it; 500 wait.
-	ASSERT_EQ(dtcp_send_copy(w_, conn_, Pattern(1000, 4).data(), 1000), 1000);
+	ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, Pattern(1000, 4).data(), 1000), 1000);
 	Poll();
 	TcpSeg s = ExpectSeg(ExpectOneTx(), "A", O(501), P(1), WinField(kRcvBuf));
 	EXPECT_EQ(s.payload.size(), 500u);
@@ -1328,7 +1328,7 @@ TEST_F(TcpSyncSend, Established_ZeroCopySend_ChainSplitAtMssPshOnLast)
 			ASSERT_EQ(rte_pktmbuf_chain(head, m), 0);
 	}
 	ASSERT_EQ(head->pkt_len, 1500u);
-	ASSERT_EQ(dtcp_send(w_, conn_, head), 0);
+	ASSERT_EQ(dtcp_tcp_send(w_, conn_, head), 0);
 	EXPECT_EQ(Info().send_queued, 1500u);
 	Poll();
 	// No copy: the frame in flight refers to the application's mbuf.
@@ -1346,7 +1346,7 @@ TEST_F(TcpSyncSend, Established_ZeroCopySend_ChainSplitAtMssPshOnLast)
 	Inject(Peer());
 	ExpectNoTx();
 	EXPECT_EQ(Info().send_queued, 0u);
-	EXPECT_EQ(dtcp_send_space(conn_), cfg_.tcp_sndbuf);
+	EXPECT_EQ(dtcp_tcp_send_space(conn_), cfg_.tcp_sndbuf);
 	ExpectConn(DTCP_TCP_ESTABLISHED);
 }
 
@@ -1357,7 +1357,7 @@ TEST_F(TcpSyncSend, Established_SendCopy_SplitAtMssPshOnLast)
 	una_ = 1;
 	const Bytes data = Pattern(5000, 8);
 
-	ASSERT_EQ(dtcp_send_copy(w_, conn_, data.data(), 5000), 5000);
+	ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, data.data(), 5000), 5000);
 	Poll();
 	std::vector<Bytes> tx = TakeTx();
 	EXPECT_EQ(Sizes(tx), (std::vector<size_t>{ 1460, 1460, 1460, 620 }));
@@ -1377,7 +1377,7 @@ TEST_F(TcpSyncSend, Established_PeerMss536_SegmentsAtMost536)
 	ASSERT_NO_FATAL_FAILURE(OpenPassiveWith(kPeerWin, 536));
 	const Bytes data = Pattern(2000, 6);
 
-	ASSERT_EQ(dtcp_send_copy(w_, conn_, data.data(), 2000), 2000);
+	ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, data.data(), 2000), 2000);
 	Poll();
 	std::vector<Bytes> tx = TakeTx();
 	EXPECT_EQ(Sizes(tx), (std::vector<size_t>{ 536, 536, 536, 392 }));
@@ -1395,7 +1395,7 @@ TEST_F(TcpSyncSend, Established_PeerWindow1000_AtMost1000InFlight)
 	const Bytes data = Pattern(2500, 12);
 	Bytes sent;
 
-	ASSERT_EQ(dtcp_send_copy(w_, conn_, data.data(), 2500), 2500);
+	ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, data.data(), 2500), 2500);
 	Poll();
 	std::vector<Bytes> tx = TakeTx();
 	EXPECT_EQ(Sizes(tx), (std::vector<size_t>{ 1000 }));
@@ -1437,7 +1437,7 @@ TEST_F(TcpSyncSend, Established_WindowUpdateWithoutNewAck_SendsMore)
 	ASSERT_NO_FATAL_FAILURE(OpenPassiveWith(1000, kPeerMss));
 	const Bytes data = Pattern(1500, 14);
 
-	ASSERT_EQ(dtcp_send_copy(w_, conn_, data.data(), 1500), 1500);
+	ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, data.data(), 1500), 1500);
 	Poll();
 	std::vector<Bytes> tx = TakeTx();
 	EXPECT_EQ(Sizes(tx), (std::vector<size_t>{ 1000 }));

@@ -108,7 +108,7 @@ protected:
 			return;
 		}
 		Bytes b = Pattern(n, (unsigned)stream_.size());
-		EXPECT_EQ(dtcp_send_copy(w_, conn_, b.data(), (uint32_t)n), (int)n);
+		EXPECT_EQ(dtcp_tcp_send_copy(w_, conn_, b.data(), (uint32_t)n), (int)n);
 		stream_.insert(stream_.end(), b.begin(), b.end());
 	}
 

@@ -45,7 +45,7 @@ enum dtcp_tcp_state {
 const char *dtcp_tcp_state_name(enum dtcp_tcp_state s);
 
 enum dtcp_event_type {
-	/* Listener: a connection waits in the accept queue; call dtcp_accept(). */
+	/* Listener: a connection waits in the accept queue; call dtcp_tcp_accept(). */
 	DTCP_EV_ACCEPTABLE,
 	/* Active open: the connection reached ESTABLISHED. */
 	DTCP_EV_CONNECTED,
@@ -75,7 +75,7 @@ typedef void (*dtcp_event_fn)(struct dtcp_worker *w, const struct dtcp_event *ev
 /* Per-listener bounds; 0 takes [tcp] syn_backlog / accept_backlog. */
 struct dtcp_listen_opts {
 	uint32_t syn_backlog;         /* connections in SYN-RECEIVED */
-	uint32_t accept_backlog;      /* established, waiting for dtcp_accept() */
+	uint32_t accept_backlog;      /* established, waiting for dtcp_tcp_accept() */
 };
 
 /*
@@ -85,7 +85,7 @@ struct dtcp_listen_opts {
  * Returns 0 and the listener in *out, or -EINVAL (port 0), -EADDRNOTAVAIL
  * (addr is not ours), -EADDRINUSE, -ENOSPC (listen table full), -ENOBUFS.
  */
-int dtcp_listen(struct dtcp_worker *w, uint32_t addr, uint16_t port,
+int dtcp_tcp_listen(struct dtcp_worker *w, uint32_t addr, uint16_t port,
 		const struct dtcp_listen_opts *opts, dtcp_event_fn fn, void *user,
 		struct dtcp_conn **out);
 
@@ -95,7 +95,7 @@ int dtcp_listen(struct dtcp_worker *w, uint32_t addr, uint16_t port,
  * arrived before (data with the handshake's last ACK, even a FIN) are
  * delivered after the current event function returns.
  */
-struct dtcp_conn *dtcp_accept(struct dtcp_worker *w, struct dtcp_conn *listener,
+struct dtcp_conn *dtcp_tcp_accept(struct dtcp_worker *w, struct dtcp_conn *listener,
 			      dtcp_event_fn fn, void *user);
 
 /*
@@ -105,7 +105,7 @@ struct dtcp_conn *dtcp_accept(struct dtcp_worker *w, struct dtcp_conn *listener,
  * -EINVAL, -EADDRNOTAVAIL (laddr not ours, or no free port), -EADDRINUSE
  * (the 4-tuple is taken), -ENOBUFS (connection table full).
  */
-int dtcp_connect(struct dtcp_worker *w, uint32_t raddr, uint16_t rport,
+int dtcp_tcp_connect(struct dtcp_worker *w, uint32_t raddr, uint16_t rport,
 		 uint32_t laddr, uint16_t lport, dtcp_event_fn fn, void *user,
 		 struct dtcp_conn **out);
 
@@ -117,14 +117,14 @@ int dtcp_connect(struct dtcp_worker *w, uint32_t raddr, uint16_t rport,
  * the caller's; DTCP_EV_WRITABLE follows); -EPIPE after shutdown or once
  * the connection is closing or gone; -ENOTCONN on a listener.
  */
-int dtcp_send(struct dtcp_worker *w, struct dtcp_conn *c, struct rte_mbuf *m);
+int dtcp_tcp_send(struct dtcp_worker *w, struct dtcp_conn *c, struct rte_mbuf *m);
 
 /*
- * Copying convenience over dtcp_send(): takes as many of len bytes as the
+ * Copying convenience over dtcp_tcp_send(): takes as many of len bytes as the
  * send buffer and the mbuf budget allow. Returns the bytes taken (fewer
  * than len: DTCP_EV_WRITABLE follows), or -EPIPE, -ENOTCONN.
  */
-int dtcp_send_copy(struct dtcp_worker *w, struct dtcp_conn *c, const void *buf,
+int dtcp_tcp_send_copy(struct dtcp_worker *w, struct dtcp_conn *c, const void *buf,
 		   uint32_t len);
 
 /*
@@ -134,16 +134,16 @@ int dtcp_send_copy(struct dtcp_worker *w, struct dtcp_conn *c, const void *buf,
  * nothing is dropped; the events that must follow the data (peer closed,
  * closed) wait with it.
  */
-void dtcp_recv_pause(struct dtcp_worker *w, struct dtcp_conn *c, bool paused);
+void dtcp_tcp_recv_pause(struct dtcp_worker *w, struct dtcp_conn *c, bool paused);
 
-/* Bytes dtcp_send() would accept now. */
-uint32_t dtcp_send_space(const struct dtcp_conn *c);
+/* Bytes dtcp_tcp_send() would accept now. */
+uint32_t dtcp_tcp_send_space(const struct dtcp_conn *c);
 
 /*
  * Half-close: FIN after everything queued. Receiving goes on until the
  * peer's FIN (DTCP_EV_PEER_CLOSED). 0, or -ENOTCONN.
  */
-int dtcp_shutdown(struct dtcp_worker *w, struct dtcp_conn *c);
+int dtcp_tcp_shutdown(struct dtcp_worker *w, struct dtcp_conn *c);
 
 /*
  * The application is done with the handle: no more events. The stack
@@ -151,10 +151,10 @@ int dtcp_shutdown(struct dtcp_worker *w, struct dtcp_conn *c);
  * arrives after this is answered with RST (RFC 1122 §4.2.2.13). On a
  * listener: stop listening, reset the connections not yet accepted.
  */
-void dtcp_close(struct dtcp_worker *w, struct dtcp_conn *c);
+void dtcp_tcp_close(struct dtcp_worker *w, struct dtcp_conn *c);
 
 /* Send RST and forget the connection at once: no more events. */
-void dtcp_abort(struct dtcp_worker *w, struct dtcp_conn *c);
+void dtcp_tcp_abort(struct dtcp_worker *w, struct dtcp_conn *c);
 
 /* The connection's state (a listener's is LISTEN). */
 enum dtcp_tcp_state dtcp_conn_state(const struct dtcp_conn *c);
