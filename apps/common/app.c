@@ -406,7 +406,7 @@ dtcp_app_init(struct dtcp_app *app, const struct dtcp_app_desc *desc, int argc, 
 	if (rc != 0) {
 		rte_eal_cleanup();
 		app->eal_up = false;
-		return rc < 0 ? 0 : rc;
+		return rc;
 	}
 	if (app->print_config)
 		dtcp_config_dump(&app->cfg, stdout);
@@ -555,10 +555,10 @@ dtcp_app_finish(struct dtcp_app *app)
 			d->report(d->ctx, stdout, true);
 	}
 	for (q = 0; q < app->n_workers; q++) {
-		if (d->worker_free != NULL)
-			d->worker_free(d->ctx, q, app->workers[q]);
 		dtcp_worker_destroy(app->workers[q]);
 		dtcp_port_destroy(app->ports[q]);
+		if (d->worker_free != NULL)
+			d->worker_free(d->ctx, q);
 	}
 	app->n_workers = 0;
 	if (app->port_id != UINT16_MAX) {

@@ -10,7 +10,7 @@
  *
  * A program fills a struct dtcp_app_desc and calls, in order:
  *
- *	rc = dtcp_app_init(&app, &desc, argc, argv);   (0, else exit with rc)
+ *	rc = dtcp_app_init(&app, &desc, argc, argv);   (0: go on; -1: exit 0; else exit rc)
  *	dtcp_app_run(&app);                            (until a signal or --duration)
  *	return dtcp_app_finish(&app);                  (reports, frees, leak check)
  *
@@ -20,7 +20,9 @@
  * polled), worker_poll (on the worker's lcore after each poll, optional),
  * worker_stop (main lcore, the workers no longer polled), report (from the
  * reporter thread every --stats-interval, and once at exit on the main
- * lcore), worker_free (main lcore, just before the worker is destroyed).
+ * lcore), worker_free (main lcore, once the worker is destroyed: what it
+ * still held, such as data queued on connections the program had closed,
+ * is freed by then).
  */
 #ifndef DTCP_APP_H
 #define DTCP_APP_H
@@ -72,8 +74,9 @@ struct dtcp_app_desc {
 	void (*worker_stop)(void *ctx, unsigned q, struct dtcp_worker *w);
 	/* The program's counters, summed over the workers; final at exit. */
 	void (*report)(void *ctx, FILE *f, bool final);
-	/* Free worker q's program state (also when worker_start failed or never ran). */
-	void (*worker_free)(void *ctx, unsigned q, struct dtcp_worker *w);
+	/* Free worker q's program state (also when worker_start failed or never
+	 * ran); the worker is already destroyed, the mbuf pool not yet. */
+	void (*worker_free)(void *ctx, unsigned q);
 };
 
 struct dtcp_app {
@@ -93,9 +96,9 @@ struct dtcp_app {
 
 /*
  * EAL, the options, the file, the pool, the port and the workers (not yet
- * polled). Returns 0, or the exit status to end the program with: 0 after
- * --help, 1 when the system refuses (EAL, port, memory), 2 for a bad
- * option or file (with a message on stderr).
+ * polled). Returns 0 to go on; -1 after --help (exit with 0); else the
+ * exit status to end the program with: 1 when the system refuses (EAL,
+ * port, memory), 2 for a bad option or file (with a message on stderr).
  */
 int dtcp_app_init(struct dtcp_app *app, const struct dtcp_app_desc *desc, int argc, char **argv);
 
