@@ -147,10 +147,17 @@ report(void *arg, FILE *f, bool final)
 		uint64_t answered = t[HTTPD_resp_200] + t[HTTPD_resp_400] + t[HTTPD_resp_405] +
 				    t[HTTPD_resp_431] + t[HTTPD_resp_501] + t[HTTPD_resp_505];
 		uint64_t asked = t[HTTPD_requests] + t[HTTPD_bad_heads];
+		uint64_t ended = t[HTTPD_close_server] + t[HTTPD_close_peer] +
+				 t[HTTPD_close_mid_request] + t[HTTPD_reset] + t[HTTPD_no_partial] +
+				 t[HTTPD_no_mbuf] + t[HTTPD_at_exit];
 
 		/* Every head, parsed or refused, got exactly one answer. */
 		fprintf(f, "dtcp-httpd: heads %llu, answers %llu%s\n", (unsigned long long)asked,
 			(unsigned long long)answered, asked == answered ? "" : "  (MISMATCH)");
+		/* And every accepted connection ended once, one way. */
+		fprintf(f, "dtcp-httpd: connections accepted %llu, ended %llu%s\n",
+			(unsigned long long)t[HTTPD_accepted], (unsigned long long)ended,
+			t[HTTPD_accepted] == ended ? "" : "  (MISMATCH)");
 	}
 }
 

@@ -630,6 +630,8 @@ on_listener(struct dtcp_worker *w, const struct dtcp_event *ev)
 		c = dtcp_tcp_accept(w, ev->conn, on_conn, hc);
 		if (c == NULL)
 			break;
+		/* A response is whole when sent: no reason to hold its tail back (RFC 896). */
+		dtcp_conn_set_nodelay(c, true);
 		hw->free_list = hc->next_free;
 		memset(hc, 0, sizeof(*hc));
 		hc->conn = c;
