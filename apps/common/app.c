@@ -118,8 +118,7 @@ usage(const struct dtcp_app_desc *d, const char *prog)
 			snprintf(left, sizeof(left), "--%s%s%s", o->name, o->has_arg ? " " : "",
 				 o->has_arg ? o->arg_name : "");
 			printf("  %-20s %s\n", left, o->help);
-			if (strlen(left) > 20)
-				printf("  %-20s (key %s)\n", "", o->key);
+			printf("  %-20s [%s] %s\n", "", d->section, o->key);
 		}
 	}
 	if (d->example != NULL)

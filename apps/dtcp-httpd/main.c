@@ -103,6 +103,8 @@ worker_start(void *arg, unsigned q, struct dtcp_worker *w, char *err, size_t err
 		return -ENOMEM;
 	/* The reporter thread reads it from now on. */
 	__atomic_store_n(&c->hw[q], hw, __ATOMIC_RELEASE);
+	printf("dtcp-httpd: worker %u listening on port %u\n", q, c->o.port);
+	fflush(stdout);
 	return 0;
 }
 
@@ -208,7 +210,7 @@ main(int argc, char **argv)
 		dtcp_app_finish(&ctx.app);
 		return 1;
 	}
-	printf("dtcp-httpd: listening on port %u of every address: body %u bytes, keep-alive %s, "
+	printf("dtcp-httpd: port %u of every address: body %u bytes, keep-alive %s, "
 	       "head at most %u bytes, %u connections and %u split heads per worker\n",
 	       ctx.o.port, ctx.o.body_size, ctx.o.keepalive ? "on" : "off", ctx.o.max_header,
 	       ctx.o.max_conns, ctx.o.partial_buffers);

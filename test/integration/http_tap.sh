@@ -38,7 +38,7 @@ start_httpd() {
 		fail "dtcp-httpd did not bring up $iface"
 	ip netns exec "$ns" ip addr add "$HOST/24" dev "$iface"
 	ip netns exec "$ns" ip link set "$iface" up
-	wait_for grep -q '^dtcp-httpd: listening' "$log" || fail "dtcp-httpd did not start"
+	wait_for grep -q '^dtcp-httpd: worker 0 listening' "$log" || fail "dtcp-httpd did not start"
 	wait_for ip netns exec "$ns" curl -s -o /dev/null --max-time 5 "http://$SRV:8080/" ||
 		fail "no answer from dtcp-httpd"
 }
@@ -78,14 +78,29 @@ check_final() {
 	return 0
 }
 
+# A bad key of [httpd] is refused before anything starts: exit 2, named.
+rc=0
+timeout 30 "$DTCP_HTTPD" -l 0 --no-pci --no-huge -m 128 --file-prefix=dthp -- \
+	--set httpd.nope=1 >"$work/bad" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q 'unknown key \[httpd\] nope' "$work/bad" ||
+	{ cat "$work/bad"; fail "--set httpd.nope=1: exit $rc"; }
+rc=0
+timeout 30 "$DTCP_HTTPD" -l 0 --no-pci --no-huge -m 128 --file-prefix=dthp -- \
+	--body-size 16777217 >"$work/bad" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q 'body_size 16777217: not a number in 0..16777216' "$work/bad" ||
+	{ cat "$work/bad"; fail "--body-size 16777217: exit $rc"; }
+echo "bad options: exit 2 with the key named"
+
 ip netns add "$ns"
 ip netns exec "$ns" ip link set lo up
 
 # --- 1. body 2000 bytes (two segments), keep-alive, head limit 1024.
 BODY=2000
 make_body "$BODY" "$work/body"
-start_httpd --http-port 8080 --set httpd.body_size=$BODY --max-header 1024
-grep '^dtcp-httpd: listening' "$log"
+# The program's own section of a second file, after the example's.
+printf '[httpd]\nport = 8080\nbody_size = %s\nmax_header = 1024\n' "$BODY" >"$work/run1.ini"
+start_httpd --config "$work/run1.ini"
+grep '^dtcp-httpd: port' "$log"
 base_200=1   # the readiness probe of start_httpd
 
 # curl, 200 times in a row, each on a new connection.
