@@ -17,7 +17,7 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
-#include "../core/worker_priv.h"
+#include "../tcp/tcp_priv.h"
 
 #define NONE UINT32_MAX
 
@@ -480,7 +480,7 @@ accept_all(struct dtcp_worker *w, struct wslot *l)
 {
 	struct dtcp_chan *ch = l->ch;
 
-	for (;;) {
+	while (((const struct dtcp_tcb *)l->conn)->acc_head != NULL) {
 		struct wslot *s;
 		struct dtcp_conn *c;
 

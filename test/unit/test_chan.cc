@@ -729,6 +729,74 @@ TEST_F(Chan, BadHandlesAndFailedListen)
 	EXPECT_EQ(CtrSinceMark(DTCP_CTR_chan_cmd_refused), 2u);
 }
 
+// An active open through the channel: the SYN, the SYN-ACK, CONNECTED with
+// the whole send buffer as credit and the connect's user value.
+TEST_F(Chan, Connect_ConnectedWithCredit)
+{
+	cfg_.tcp_sndbuf = 16384;
+	Start();
+	ASSERT_EQ(dtcp_chan_connect(ch_, kPeerIp, kPeerPort, 0, kOurPort, 42), 0);
+	Poll();
+	TcpSeg syn = ParseTcp(ExpectOneTx());
+	ASSERT_EQ(FlagsString(syn.flags), "S");
+	EXPECT_EQ(syn.seq, O(0));
+	EXPECT_EQ(Recv().size(), 0u);
+	Inject(Seg().syn().ack().seq(P(0)).ack_(O(1)).win(kPeerWin).mss(kPeerMss));
+	ExpectSeg(ExpectOneTx(), "A", O(1), P(1));
+	auto evs = Recv();
+	ASSERT_EQ(Types(evs), "CONNECTED");
+	EXPECT_EQ(evs[0].user, 42u);
+	EXPECT_EQ(evs[0].credit, 16384u);
+	EXPECT_EQ(dtcp_chan_send_credit(ch_, evs[0].handle), 16384u);
+	// Refused by the peer: CLOSED with the reason, and the user value.
+	ASSERT_EQ(dtcp_chan_connect(ch_, kPeerIp, kPeerPort, 0, kOurPort + 1, 43), 0);
+	Poll();
+	ParseTcp(ExpectOneTx());
+	Inject(Seg().sport(kPeerPort).dport(kOurPort + 1).rst().ack().seq(0).ack_(O(1)));
+	evs = Recv();
+	ASSERT_EQ(Types(evs), "CLOSED");
+	EXPECT_EQ(evs[0].user, 43u);
+	EXPECT_EQ(evs[0].error, -ECONNREFUSED);
+}
+
+// Every handle in use: a connection the peer opens waits in the listener's
+// accept queue (counted), a connect is refused with CLOSED(-ENOSPC); once a
+// handle frees, the waiting connection is accepted into it.
+TEST_F(Chan, HandlesFull_ConnectionWaitsInAcceptQueue)
+{
+	params_.conns_max = 2;
+	Start();
+	ASSERT_NO_FATAL_FAILURE(OpenThroughChan());
+	rport_ = kPeerPort + 1;
+	Inject(PeerSyn().sport(rport_));
+	TakeTx();
+	Inject(Seg().sport(rport_).ack().seq(P(1)).ack_(O(1)).win(kPeerWin));
+	EXPECT_EQ(Recv().size(), 0u);
+	EXPECT_EQ(CtrSinceMark(DTCP_CTR_chan_slots_full), 1u);
+	Poll();
+	EXPECT_EQ(CtrSinceMark(DTCP_CTR_chan_slots_full), 1u) << "counted once, not per poll";
+	ASSERT_EQ(dtcp_chan_connect(ch_, kPeerIp, 9, 0, 0, 5), 0);
+	Poll();
+	auto evs = Recv();
+	ASSERT_EQ(Types(evs), "CLOSED");
+	EXPECT_EQ(evs[0].error, -ENOSPC);
+	EXPECT_EQ(evs[0].user, 5u);
+	EXPECT_EQ(CtrSinceMark(DTCP_CTR_chan_slots_full), 2u);
+	ExpectNoTx();
+	// The first connection closed: its handle goes to the one waiting.
+	ASSERT_EQ(dtcp_chan_close(ch_, h_), 0);
+	Poll();
+	rport_ = kPeerPort;
+	ExpectSeg(ExpectOneTx(), "FA", O(1), P(1));
+	Poll();
+	evs = Recv();
+	ASSERT_EQ(Types(evs), "ACCEPTED");
+	EXPECT_EQ(evs[0].listener, listener_h_);
+	EXPECT_EQ(HandleId(evs[0].handle), HandleId(h_));
+	EXPECT_NE(evs[0].handle, h_);
+	EXPECT_EQ(dtcp_chan_send_credit(ch_, evs[0].handle), cfg_.tcp_sndbuf);
+}
+
 // ---- Bounds ---------------------------------------------------------------------------
 
 // Ring sizes: powers of two within DTCP_CHAN_RING_MIN..MAX; handles 1..
