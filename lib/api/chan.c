@@ -816,7 +816,7 @@ cmd_run(struct dtcp_worker *w, struct dtcp_chan *ch, const struct cmd *c)
 void
 dtcp_chan_poll(struct dtcp_worker *w, struct dtcp_chan *ch)
 {
-	struct cmd cmds[DTCP_CHAN_BURST_MAX];
+	struct cmd cmds[32];
 	uint32_t i = ch->busy_head;
 	unsigned room, n;
 
@@ -839,10 +839,17 @@ dtcp_chan_poll(struct dtcp_worker *w, struct dtcp_chan *ch)
 			ctr_inc(w, DTCP_CTR_chan_cmd_wait);
 		return;
 	}
-	n = rte_ring_sc_dequeue_burst_elem(ch->cmd, cmds, sizeof(cmds[0]), n, NULL);
-	ctr_add(w, DTCP_CTR_chan_cmds, n);
-	for (unsigned k = 0; k < n; k++)
-		cmd_run(w, ch, &cmds[k]);
+	while (n > 0) {
+		unsigned got = rte_ring_sc_dequeue_burst_elem(ch->cmd, cmds, sizeof(cmds[0]),
+							      RTE_MIN(n, (unsigned)RTE_DIM(cmds)), NULL);
+
+		if (got == 0)
+			break;
+		ctr_add(w, DTCP_CTR_chan_cmds, got);
+		for (unsigned k = 0; k < got; k++)
+			cmd_run(w, ch, &cmds[k]);
+		n -= got;
+	}
 }
 
 /* ---- Application side ------------------------------------------------------------- */

@@ -797,6 +797,54 @@ TEST_F(Chan, HandlesFull_ConnectionWaitsInAcceptQueue)
 	EXPECT_EQ(dtcp_chan_send_credit(ch_, evs[0].handle), cfg_.tcp_sndbuf);
 }
 
+// Closed while sends are held for the mbuf budget: the close waits for
+// them; every byte goes, in order, then the FIN.
+TEST_F(Chan, MbufBudgetSpent_CloseWaitsForHeldSends)
+{
+	cfg_.tcp_mbufs_max = 64;
+	Start();
+	ASSERT_NO_FATAL_FAILURE(OpenThroughChan());
+	Inject(Seg().ack().seq(P(1)).ack_(O(1)).win(0));
+	Bytes all = Pattern(70 * 100, 6);
+	ASSERT_EQ(dtcp_chan_send(ch_, h_, AppChain(all, 100)), 0);
+	ASSERT_EQ(dtcp_chan_close(ch_, h_), 0);
+	Poll();
+	ExpectNoTx();
+	EXPECT_EQ(CtrSinceMark(DTCP_CTR_chan_send_held), 1u);
+	Bytes wire;
+	uint32_t fin_seq = 0;
+	Inject(Seg().ack().seq(P(1)).ack_(O(1)).win(8000));
+	for (int round = 0; round < 50 && fin_seq == 0; round++) {
+		for (const Bytes &f : TakeTx()) {
+			TcpSeg s = ParseTcp(f);
+			ASSERT_EQ(s.seq, O(1 + wire.size()));
+			wire.insert(wire.end(), s.payload.begin(), s.payload.end());
+			if (s.Has(kFin))
+				fin_seq = s.seq + (uint32_t)s.payload.size();
+		}
+		Inject(Seg().ack().seq(P(1)).ack_(O(1 + wire.size())).win(8000));
+		Poll();
+	}
+	EXPECT_TRUE(wire == all) << wire.size() << " bytes of " << all.size();
+	EXPECT_EQ(fin_seq, O(1 + all.size())) << "FIN after the last byte";
+	EXPECT_EQ(CtrSinceMark(DTCP_CTR_chan_send_lost), 0u);
+	EXPECT_EQ(Recv().size(), 0u) << "no event after close";
+	TakeTx();
+}
+
+// The copy counter moves on the one copying path (dtcp_tcp_send_copy), so
+// its staying at 0 in the echo means something.
+TEST_F(Chan, PayloadCopyCounter_CountsSendCopy)
+{
+	Start();
+	ASSERT_NO_FATAL_FAILURE(OpenPassive());
+	std::string text(3000, 'c');
+	ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, text.data(), (uint32_t)text.size()), 3000);
+	EXPECT_EQ(CtrSinceMark(DTCP_CTR_payload_copy_bytes), 3000u);
+	EXPECT_EQ(CtrSinceMark(DTCP_CTR_payload_copies), 2u) << "two mbufs of 2048 and 952";
+	TakeTx();
+}
+
 // ---- Bounds ---------------------------------------------------------------------------
 
 // Ring sizes: powers of two within DTCP_CHAN_RING_MIN..MAX; handles 1..
