@@ -1020,6 +1020,8 @@ dtcp_chan_send_prefix(struct dtcp_chan *ch, dtcp_chan_handle h, struct rte_mbuf 
 	}
 	/* Cut after last: two chains, each with its own head fields. */
 	rest = last->next;
+	if (rest == NULL)
+		return -EINVAL; /* pkt_len says more than the segments hold */
 	rest->pkt_len = m->pkt_len - len;
 	rest->nb_segs = (uint16_t)(m->nb_segs - segs);
 	last->next = NULL;
