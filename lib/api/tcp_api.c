@@ -282,6 +282,8 @@ dtcp_tcp_send_copy(struct dtcp_worker *w, struct dtcp_conn *conn, const void *bu
 			break;
 		n = RTE_MIN(RTE_MIN(len - done, space), (uint32_t)rte_pktmbuf_tailroom(m));
 		memcpy(rte_pktmbuf_append(m, (uint16_t)n), p + done, n);
+		ctr_inc(w, DTCP_CTR_payload_copies);
+		ctr_add(w, DTCP_CTR_payload_copy_bytes, n);
 		snd_q_append(w, c, m);
 		done += n;
 	}

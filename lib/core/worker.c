@@ -184,6 +184,9 @@ dtcp_worker_poll(struct dtcp_worker *w, uint64_t now_ns)
 		w->timers_behind = dtcp_wheel_advance(&w->wheel, w->now_tick, w->cfg.timer_budget,
 						      timer_fire, w) == w->cfg.timer_budget;
 	}
+	/* Commands from application lcores, before the events they may cause. */
+	for (unsigned i = 0; i < w->n_chans; i++)
+		dtcp_chan_poll(w, w->chans[i]);
 	/* The application hears of the burst and the timers, then TCP sends what it owes. */
 	tcp_deliver_events(w);
 	tcp_output_all(w);

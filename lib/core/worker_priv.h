@@ -7,6 +7,7 @@
 #include <rte_ip_frag.h>
 #include <rte_mbuf.h>
 
+#include <dtcp/chan.h>
 #include <dtcp/worker.h>
 
 #include "../wire/wire.h"
@@ -82,6 +83,10 @@ struct dtcp_worker {
 	struct rte_mbuf *tx[DTCP_TX_BUF];
 	struct rte_mbuf *to_free[DTCP_BURST_MAX];
 	struct rte_ip_frag_death_row frag_dr;
+
+	/* Channels to application lcores (dtcp_worker_add_chan), polled in order. */
+	struct dtcp_chan *chans[DTCP_WORKER_CHANS_MAX];
+	unsigned n_chans;
 
 	/* Written only by this worker's lcore; readers sum. */
 	uint64_t ctr[DTCP_CTR_MAX] __rte_cache_aligned;
@@ -183,6 +188,9 @@ dtcp_is_local_addr(const struct dtcp_worker *w, uint32_t a)
 			return true;
 	return false;
 }
+
+/* Commands in, waiting events out, send credit: one channel's share of a poll (chan.c). */
+void dtcp_chan_poll(struct dtcp_worker *w, struct dtcp_chan *ch);
 
 /* Remove the worker from /dtcp/stats (no-op when never registered). */
 void dtcp_telemetry_unregister(struct dtcp_worker *w);

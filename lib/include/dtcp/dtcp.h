@@ -3,6 +3,7 @@
 #ifndef DTCP_H
 #define DTCP_H
 
+#include <dtcp/chan.h>
 #include <dtcp/config.h>
 #include <dtcp/counters.h>
 #include <dtcp/port.h>
