@@ -118,8 +118,7 @@ usage(const struct dtcp_app_desc *d, const char *prog)
 			snprintf(left, sizeof(left), "--%s%s%s", o->name, o->has_arg ? " " : "",
 				 o->has_arg ? o->arg_name : "");
 			printf("  %-20s %s\n", left, o->help);
-			if (strlen(left) > 20)
-				printf("  %-20s (key %s)\n", "", o->key);
+			printf("  %-20s [%s] %s\n", "", d->section, o->key);
 		}
 	}
 	if (d->example != NULL)
@@ -539,6 +538,7 @@ dtcp_app_finish(struct dtcp_app *app)
 {
 	const struct dtcp_app_desc *d = app->desc;
 	unsigned q, in_use_end = 0;
+	bool leak = false;
 
 	if (!app->eal_up)
 		return 1;
@@ -573,10 +573,12 @@ dtcp_app_finish(struct dtcp_app *app)
 		rte_mempool_free(app->pool);
 		app->pool = NULL;
 	}
+	if (d->done != NULL && d->done(d->ctx) != 0)
+		leak = true;
 	fflush(stdout);
 	rte_eal_cleanup();
 	app->eal_up = false;
 	if (app->start_failed)
 		return 1;
-	return in_use_end != 0 ? 3 : 0;
+	return in_use_end != 0 || leak ? 3 : 0;
 }

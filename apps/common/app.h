@@ -22,7 +22,7 @@
  * reporter thread every --stats-interval, and once at exit on the main
  * lcore), worker_free (main lcore, once the worker is destroyed: what it
  * still held, such as data queued on connections the program had closed,
- * is freed by then).
+ * is freed by then), done (once, after the port is closed).
  */
 #ifndef DTCP_APP_H
 #define DTCP_APP_H
@@ -77,6 +77,9 @@ struct dtcp_app_desc {
 	/* Free worker q's program state (also when worker_start failed or never
 	 * ran); the worker is already destroyed, the mbuf pool not yet. */
 	void (*worker_free)(void *ctx, unsigned q);
+	/* Last: the port is closed and the pool counted, EAL still up. Nonzero
+	 * reports a leak of the program's own (exit status 3). */
+	int (*done)(void *ctx);
 };
 
 struct dtcp_app {
@@ -115,8 +118,8 @@ bool dtcp_app_stopping(void);
 
 /*
  * worker_stop, held packets let go, final counters (the stack's, then
- * report), worker_free, port closed, mbufs still in use counted, EAL
- * cleaned up. Returns the exit status: 0, 1 when start failed, 3 on a
+ * report), worker_free, port closed, mbufs still in use counted, done,
+ * EAL cleaned up. Returns the exit status: 0, 1 when start failed, 3 on a
  * leak.
  */
 int dtcp_app_finish(struct dtcp_app *app);

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * An HTTP/1.x request head parser (RFC 9112 §2-§6) that reads the bytes
+ * where they are: no allocation, no copy, one pass. It finds what a server
+ * of fixed bodies needs: the method, the version, whether the connection
+ * persists, and how many body bytes follow the head.
+ */
+#ifndef DTCP_HTTPD_HTTP_H
+#define DTCP_HTTPD_HTTP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum http_method {
+	HTTP_GET,
+	HTTP_HEAD,
+	HTTP_OTHER,                   /* a method of RFC 9110 §9 we do not serve: 405 */
+	HTTP_UNKNOWN,                 /* any other token: 501 */
+};
+
+struct http_request {
+	enum http_method method;
+	uint8_t minor;                /* HTTP/1.minor */
+	bool keep_alive;              /* RFC 9112 §9.3: 1.1 unless "close", 1.0 only with "keep-alive" */
+	uint64_t content_length;      /* body bytes that follow the head */
+};
+
+/*
+ * What http_parse() returns besides a head's length: a need for more
+ * bytes, or the status to answer with before closing.
+ */
+enum {
+	HTTP_MORE = 0,
+	HTTP_ERR_BAD = -400,          /* malformed */
+	HTTP_ERR_TOO_LARGE = -431,    /* no end of head within max bytes */
+	HTTP_ERR_TE = -501,           /* Transfer-Encoding: we read no chunked bodies */
+	HTTP_ERR_VERSION = -505,      /* not HTTP/1.x */
+};
+
+/*
+ * Parse the request head at the start of buf[0..len). Returns its length
+ * (request line, fields and the empty line) with *r filled; HTTP_MORE when
+ * the head is not complete yet and len < max; or an HTTP_ERR_* value.
+ */
+int http_parse(const char *buf, uint32_t len, uint32_t max, struct http_request *r);
+
+#endif
