@@ -152,7 +152,8 @@ struct lg_engine {
 	uint64_t t0_ns, run_end_ns, drain_ns, drain_end_ns;
 	/* Before the run: one connection at a time until one is accepted. */
 	uint64_t probe_next_ns, probe_end_ns, wait_ns;
-	bool probe_open, probe_ok;
+	bool probe_open;
+	uint32_t probe_ok;            /* first connections accepted: one per client address */
 	uint8_t probe_err;            /* the last failure's enum lg_stat */
 	uint64_t stat[LG_STAT_MAX];
 
@@ -406,7 +407,8 @@ on_event(struct dtcp_worker *w, const struct dtcp_event *ev)
 		stat_inc(e, LG_established);
 		if (c->flags & F_PROBE) {
 			c->flags &= (uint8_t)~F_PROBE;
-			e->probe_ok = true;
+			e->probe_ok++;
+			e->probe_open = false;
 		}
 		if (c->phase == P_CONNECTING) {
 			c->phase = P_WAIT;
@@ -632,16 +634,18 @@ run_start(struct lg_engine *e)
 	e->run = R_RUN;
 }
 
-/* Before the run: a first connection, again every 100 ms, until one is accepted. */
+/*
+ * Before the run: one connection at a time (again 100 ms after a failure)
+ * until one from each client address was accepted, so that both sides
+ * have resolved every address before the load begins.
+ */
 static void
 probe(struct lg_engine *e)
 {
-	if (e->probe_ok) {
+	if (e->probe_ok >= e->n_addrs) {
 		run_start(e);
 		return;
 	}
-	if (e->probe_open || e->now_ns < e->probe_next_ns)
-		return;
 	if (e->now_ns >= e->probe_end_ns) {
 		/* Never accepted: the last failure is the run's one error. */
 		stat_inc(e, e->probe_err != 0 ? (enum lg_stat)e->probe_err : LG_err_connect_timeout);
@@ -650,6 +654,8 @@ probe(struct lg_engine *e)
 		publish(e);
 		return;
 	}
+	if (e->probe_open || e->now_ns < e->probe_next_ns)
+		return;
 	if (open_one(e, true) != 0)
 		e->probe_next_ns = e->now_ns + 100 * NS_PER_MS;
 }

@@ -131,11 +131,11 @@ struct lg_engine *lg_engine_create(struct dtcp_worker *w, struct rte_mempool *po
 void lg_engine_poll(struct lg_engine *e, uint64_t now_ns);
 
 /*
- * The run has begun: a first connection was accepted (the clock of the
- * per-second lines starts then). Before, one connection at a time is
- * tried, for up to wait_ms, so that ARP and a server still starting cost
- * no errors; if none is accepted by then, its last failure is the run's
- * one error.
+ * The run has begun: a first connection from each client address was
+ * accepted (the clock of the per-second lines starts then). Before, one
+ * connection at a time is tried, for up to wait_ms, so that ARP and a
+ * server still starting cost no errors; if they are not all accepted by
+ * then, the last failure is the run's one error.
  */
 bool lg_engine_started(const struct lg_engine *e);
 

@@ -77,8 +77,8 @@ static const struct dtcp_app_option options[] = {
 	  "more errors than this and the exit status is 4 (default 0)" },
 	{ "burst", "burst", true, "N", "connections opened per poll, at most (default 32)" },
 	{ "wait", "wait_ms", true, "MS",
-	  "how long the server may take to accept a first connection; the run and its\n"
-	  "                       clock start then (default 10000)" },
+	  "how long the server may take to accept a first connection from each client\n"
+	  "                       address; the run and its clock start then (default 10000)" },
 	{ NULL, NULL, false, NULL, NULL },
 };
 
@@ -452,7 +452,8 @@ print_line(const struct lg_snap *a, const struct lg_snap *b)
 	       sum_drops(b->ctr) - sum_drops(a->ctr), b->timewait, rate, notes[0] ? notes + 1 : "-");
 #undef D_STAT
 #undef D_CTR
-	if (cps > lg.peak_cps)
+	/* The best second: whole ones only (the last may be a sliver). */
+	if (dt > 0.9 && cps > lg.peak_cps)
 		lg.peak_cps = cps;
 	lg.last_t_ns = b->t_ns;
 	lg.lines++;
