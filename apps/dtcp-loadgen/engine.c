@@ -107,6 +107,7 @@ struct lg_conn {
 	uint8_t fifo;
 	uint8_t flags;
 } __rte_cache_aligned;
+_Static_assert(sizeof(struct lg_conn) == RTE_CACHE_LINE_SIZE, "one connection, one cache line");
 
 struct fifo {
 	struct lg_conn *head, *tail;

@@ -549,6 +549,11 @@ lg_report(void *ctx, FILE *f, bool final)
 	}
 	dtcp_stats_sum(ctr);
 	secs = (double)lg.last_t_ns / 1e9;
+	for (unsigned q = 0; q < lg.n_engines; q++)
+		if (lg.engines[q] != NULL && !lg_engine_started(lg.engines[q]))
+			fprintf(f, "%s: worker %u never started: the server did not accept a connection "
+				"from each client address within wait_ms (%u ms)\n", NAME, q,
+				lg.o.wait_ms);
 	fprintf(f, "%s: summary: %" PRIu64 " connections opened, %" PRIu64 " completed in %.2f s "
 		"(%.0f per second on average, %.0f at the best second), %" PRIu64 " requests, %"
 		PRIu64 " responses, %" PRIu64 " errors (max_errors %" PRIu64 ")\n", NAME,

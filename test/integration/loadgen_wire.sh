@@ -26,7 +26,7 @@ cleanup() {
 	dpdk_rundir_cleanup dtlg-srv
 	dpdk_rundir_cleanup dtlg-cli
 	rm -f "$sock"
-	[ -n "${KEEP:-}" ] || rm -rf "$dir"; echo "logs: $dir"
+	if [ -n "${KEEP:-}" ]; then echo "logs kept in $dir"; else rm -rf "$dir"; fi
 }
 trap cleanup EXIT
 fail() {
