@@ -179,8 +179,10 @@ lg_resp_feed(struct lg_resp *r, const uint8_t *p, uint32_t n, uint32_t *used)
 	while (i < n && r->state != S_BODY) {
 		enum lg_resp_verdict v;
 
-		if (++r->hdr_bytes > LG_HTTP_HDR_MAX)
+		if (++r->hdr_bytes > LG_HTTP_HDR_MAX) {
+			*used = i;
 			return LG_RESP_BAD;
+		}
 		v = head_byte(r, p[i++]);
 		if (v != LG_RESP_MORE) {
 			*used = i;
