@@ -11,6 +11,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum http_method {
 	HTTP_GET,
 	HTTP_HEAD,
@@ -44,4 +48,7 @@ enum {
  */
 int http_parse(const char *buf, uint32_t len, uint32_t max, struct http_request *r);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -61,9 +61,12 @@ enum httpd_stat {
 struct httpd_responses;
 struct httpd_worker;
 
-/* The responses for opts, shared by nworkers workers; NULL + message. */
+/*
+ * The responses for opts, shared by nworkers workers whose references are
+ * mbufs of a pool of pool_size; NULL + message.
+ */
 struct httpd_responses *httpd_responses_create(const struct httpd_opts *o, unsigned nworkers,
-					       char *err, size_t errlen);
+					       uint32_t pool_size, char *err, size_t errlen);
 /* Free them; nonzero (with a message) when a reference is still out. */
 int httpd_responses_free(struct httpd_responses *r, FILE *f);
 

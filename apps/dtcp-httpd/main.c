@@ -204,7 +204,8 @@ main(int argc, char **argv)
 	rc = dtcp_app_init(&ctx.app, &desc, argc, argv);
 	if (rc != 0)
 		return rc < 0 ? 0 : rc;
-	ctx.r = httpd_responses_create(&ctx.o, ctx.app.n_workers, err, sizeof(err));
+	ctx.r = httpd_responses_create(&ctx.o, ctx.app.n_workers, ctx.app.cfg.mbufs, err,
+				       sizeof(err));
 	if (ctx.r == NULL) {
 		fprintf(stderr, "dtcp-httpd: %s\n", err);
 		dtcp_app_finish(&ctx.app);

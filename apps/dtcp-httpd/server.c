@@ -6,7 +6,7 @@
  * Responses: every response the server can give is written once into one
  * buffer, header and body together; sending one takes an mbuf from the
  * pool and attaches it to the right bytes of that buffer (an external
- * buffer, RFC-free zero copy), counted by the worker's own shared-info
+ * buffer: no copy), counted by the worker's own shared-info
  * reference count so that workers never share a written cache line.
  *
  * Requests: heads are parsed where they lie in the received segments. A
@@ -148,7 +148,8 @@ static const struct {
 };
 
 struct httpd_responses *
-httpd_responses_create(const struct httpd_opts *o, unsigned nworkers, char *err, size_t errlen)
+httpd_responses_create(const struct httpd_opts *o, unsigned nworkers, uint32_t pool_size,
+		       char *err, size_t errlen)
 {
 	struct httpd_responses *r = rte_zmalloc("httpd_resp", sizeof(*r), 0);
 	char hdr[R_MAX][256];
@@ -191,8 +192,12 @@ httpd_responses_create(const struct httpd_opts *o, unsigned nworkers, char *err,
 				p[r->head_len[k] + i] = httpd_body_byte(i);
 	}
 	r->nworkers = nworkers;
-	/* Enough counts that every mbuf of the pool could hold a reference. */
-	r->per_worker = 1;
+	/*
+	 * Each reference is an mbuf of the pool and a count holds REFS_MAX:
+	 * enough counts that every mbuf could hold one (resp_chain takes the
+	 * next count below REFS_MAX).
+	 */
+	r->per_worker = (pool_size + REFS_MAX - 1) / REFS_MAX;
 	r->slots = rte_zmalloc("httpd_shinfo", sizeof(*r->slots) * nworkers * r->per_worker,
 			       RTE_CACHE_LINE_SIZE);
 	if (r->slots == NULL)
