@@ -179,6 +179,20 @@ lg_resp_feed(struct lg_resp *r, const uint8_t *p, uint32_t n, uint32_t *used)
 	while (i < n && r->state != S_BODY) {
 		enum lg_resp_verdict v;
 
+		/* Lines we do not read (the reason phrase, other headers): to their LF at once. */
+		if (r->state == S_SKIP || r->state == S_REASON) {
+			const uint8_t *lf = memchr(p + i, '\n', n - i);
+			uint32_t k = lf != NULL ? (uint32_t)(lf - (p + i)) : n - i;
+
+			if ((uint32_t)r->hdr_bytes + k > LG_HTTP_HDR_MAX) {
+				*used = i + (LG_HTTP_HDR_MAX - r->hdr_bytes);
+				return LG_RESP_BAD;
+			}
+			r->hdr_bytes = (uint16_t)(r->hdr_bytes + k);
+			i += k;
+			if (lf == NULL)
+				break;
+		}
 		if (++r->hdr_bytes > LG_HTTP_HDR_MAX) {
 			*used = i;
 			return LG_RESP_BAD;
