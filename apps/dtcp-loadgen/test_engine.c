@@ -588,6 +588,31 @@ test_rate(void)
 	CHECK_EQ(r.stat[LG_backoffs], 0);
 }
 
+/*
+ * A fixed rate against a server that stopped answering: the cap holds the
+ * connections, the rate in force is halved again and again, and what the
+ * rate asked beyond the cap is dropped, not owed.
+ */
+static void
+test_backoff(void)
+{
+	struct run r;
+
+	test_name = "backoff";
+	default_opts(&r);
+	r.o.rate = 2000;
+	srv.mode = SRV_SILENT;
+	run(&r);
+	check_identities(&r);
+	/* 8 at a time, each given up after 300 ms, for 1 s: 4 rounds at most. */
+	CHECK(r.stat[LG_opened] >= 16 && r.stat[LG_opened] <= 4 * 8 + 2);
+	CHECK_EQ(r.stat[LG_err_timeout], r.stat[LG_opened]);
+	CHECK_EQ(errors(r.stat), r.stat[LG_opened]);
+	/* Every 100 ms period with the cap full or an error halved the rate. */
+	CHECK(r.stat[LG_backoffs] >= 8);
+	CHECK(r.stat[LG_cap_held] > 0 && r.stat[LG_cap_held] < 2000);
+}
+
 /* One address and 4 ports with TIME-WAIT held 10 s: opens run out of tuples. */
 static void
 test_tuples(void)
@@ -636,6 +661,7 @@ main(int argc, char **argv)
 	test_bad_responses();
 	test_refused();
 	test_rate();
+	test_backoff();
 	test_tuples();
 	rte_mempool_free(pool);
 	rte_eal_cleanup();
