@@ -23,6 +23,7 @@
 #include <rte_common.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_ring.h>
 
 #include "engine.h"
 #include "http.h"
@@ -158,11 +159,16 @@ struct lg_engine {
 	uint8_t probe_err;            /* the last failure's enum lg_stat */
 	uint64_t stat[LG_STAT_MAX];
 
-	/* Per-second snapshots, for the printing thread. */
+	/*
+	 * Per-second snapshots for the printing thread: slots go from `free`
+	 * to `full` (filled here) and back (once printed), each ring with one
+	 * producer and one consumer. No free slot: the second is lost, counted.
+	 */
 	uint64_t sec_next_ns;
 	uint32_t notes;
-	uint64_t snap_wr;             /* published (release) */
-	uint64_t snap_rd;             /* the reader's */
+	uint64_t last_snap_ns;        /* t_ns of the last snapshot made */
+	uint64_t snaps_made, snaps_lost;
+	struct rte_ring *snap_free, *snap_full;
 	struct lg_snap snaps[LG_SNAPS];
 
 	struct lg_conn *conns;
@@ -602,14 +608,20 @@ expire(struct lg_engine *e)
 	}
 }
 
-/* Publish the second that ended (or the last part of one): one slot, then the index. */
+/* Publish the second that ended (or the last part of one): a free slot filled, then passed on. */
 static void
 publish(struct lg_engine *e)
 {
-	struct lg_snap *s = &e->snaps[e->snap_wr % LG_SNAPS];
 	uint64_t states[DTCP_TCP_STATE_MAX];
+	struct lg_snap *s;
 
-	s->t_ns = e->now_ns - e->t0_ns;
+	e->last_snap_ns = e->now_ns - e->t0_ns;
+	e->snaps_made++;
+	if (rte_ring_sc_dequeue(e->snap_free, (void **)&s) != 0) {
+		__atomic_store_n(&e->snaps_lost, e->snaps_lost + 1, __ATOMIC_RELAXED);
+		return;
+	}
+	s->t_ns = e->last_snap_ns;
 	memcpy(s->stat, e->stat, sizeof(s->stat));
 	memcpy(s->ctr, dtcp_worker_counters(e->w), sizeof(s->ctr));
 	dtcp_tcp_state_counts(e->w, states);
@@ -618,7 +630,8 @@ publish(struct lg_engine *e)
 	s->rate = e->rate != 0 ? e->rate_eff : 0;
 	s->notes = e->notes | (e->run == R_DRAIN ? LG_NOTE_DRAIN : 0);
 	e->notes = 0;
-	__atomic_store_n(&e->snap_wr, e->snap_wr + 1, __ATOMIC_RELEASE);
+	/* As many slots as the ring holds: there is always room. */
+	rte_ring_sp_enqueue(e->snap_full, s);
 }
 
 /* The clock starts: per-second lines, the duration, the pacing. */
@@ -710,8 +723,7 @@ lg_engine_poll(struct lg_engine *e, uint64_t now_ns)
 	if (e->run == R_DRAIN && (e->open == 0 || now_ns >= e->drain_end_ns)) {
 		e->run = R_DONE;
 		/* The part of a second since the last line, unless there is none. */
-		if (now_ns - e->t0_ns > e->snaps[(e->snap_wr + LG_SNAPS - 1) % LG_SNAPS].t_ns +
-					      NS_PER_MS || e->snap_wr == 0)
+		if (now_ns - e->t0_ns > e->last_snap_ns + NS_PER_MS || e->snaps_made == 0)
 			publish(e);
 	}
 }
@@ -731,29 +743,14 @@ lg_engine_done(const struct lg_engine *e)
 bool
 lg_engine_take_snap(struct lg_engine *e, struct lg_snap *out, uint64_t *lost)
 {
-	for (;;) {
-		uint64_t wr = __atomic_load_n(&e->snap_wr, __ATOMIC_ACQUIRE);
+	struct lg_snap *s;
 
-		if (e->snap_rd == wr)
-			return false;
-		if (wr - e->snap_rd >= LG_SNAPS) {
-			/* The writer is at (or past) the slot to read. */
-			(*lost)++;
-			e->snap_rd++;
-			continue;
-		}
-		*out = e->snaps[e->snap_rd % LG_SNAPS];
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		wr = __atomic_load_n(&e->snap_wr, __ATOMIC_ACQUIRE);
-		if (wr - e->snap_rd >= LG_SNAPS) {
-			/* Overwritten while copied. */
-			(*lost)++;
-			e->snap_rd++;
-			continue;
-		}
-		e->snap_rd++;
-		return true;
-	}
+	*lost = __atomic_load_n(&e->snaps_lost, __ATOMIC_RELAXED);
+	if (rte_ring_sc_dequeue(e->snap_full, (void **)&s) != 0)
+		return false;
+	*out = *s;
+	rte_ring_sp_enqueue(e->snap_free, s);
+	return true;
 }
 
 /* The request as one mbuf chain from pool; NULL (message in err) when it does not fit. */
@@ -793,6 +790,7 @@ lg_engine_create(struct dtcp_worker *w, struct rte_mempool *pool, const struct l
 		 const uint32_t *addrs, unsigned n_addrs, const char *req, uint32_t req_len,
 		 const char *req_last, uint32_t req_last_len, char *err, size_t errlen)
 {
+	char name[RTE_RING_NAMESIZE];
 	struct lg_engine *e;
 
 	if (n_addrs == 0 || n_addrs > LG_ADDRS_MAX || o->concurrency == 0 ||
@@ -807,11 +805,20 @@ lg_engine_create(struct dtcp_worker *w, struct rte_mempool *pool, const struct l
 	}
 	e->conns = rte_zmalloc("lg_conns", (size_t)o->concurrency * sizeof(*e->conns),
 			       RTE_CACHE_LINE_SIZE);
+	snprintf(name, sizeof(name), "lg_free_%p", (void *)e);
+	e->snap_free = rte_ring_create(name, LG_SNAPS, SOCKET_ID_ANY,
+				       RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
+	snprintf(name, sizeof(name), "lg_full_%p", (void *)e);
+	e->snap_full = rte_ring_create(name, LG_SNAPS, SOCKET_ID_ANY,
+				       RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
+	for (unsigned i = 0; e->snap_free != NULL && i < LG_SNAPS; i++)
+		rte_ring_sp_enqueue(e->snap_free, &e->snaps[i]);
 	e->req = request_mbuf(pool, req, req_len, err, errlen);
 	e->req_last = e->req != NULL ? request_mbuf(pool, req_last, req_last_len, err, errlen)
 				     : NULL;
-	if (e->conns == NULL || e->req_last == NULL) {
-		if (e->conns == NULL)
+	if (e->conns == NULL || e->req_last == NULL || e->snap_free == NULL ||
+	    e->snap_full == NULL) {
+		if (e->conns == NULL || e->snap_free == NULL || e->snap_full == NULL)
 			snprintf(err, errlen, "out of memory for %u connections", o->concurrency);
 		lg_engine_free(e);
 		return NULL;
@@ -866,6 +873,8 @@ lg_engine_free(struct lg_engine *e)
 	/* Clones still in TCP's queues keep the request until they go. */
 	rte_pktmbuf_free(e->req);
 	rte_pktmbuf_free(e->req_last);
+	rte_ring_free(e->snap_free);
+	rte_ring_free(e->snap_full);
 	rte_free(e->conns);
 	rte_free(e);
 }

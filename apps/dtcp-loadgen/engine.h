@@ -19,7 +19,7 @@
 enum {
 	LG_ADDRS_MAX = DTCP_MAX_ADDRS,
 	LG_REQ_MAX = 16384,           /* request bytes, at most */
-	LG_SNAPS = 16,                /* per-second snapshots waiting to be printed */
+	LG_SNAPS = 16,                /* per-second snapshots waiting to be printed, at most */
 	LG_PATH_MAX = 1024,
 	LG_HOST_MAX = 256,
 };
@@ -150,9 +150,9 @@ void lg_engine_free(struct lg_engine *e);
 const uint64_t *lg_engine_stats(const struct lg_engine *e);
 
 /*
- * The next per-second snapshot not yet taken, from another thread: true
+ * The next per-second snapshot not yet taken, from one other thread: true
  * and *out filled, or false when the engine has not finished that second.
- * *lost counts snapshots overwritten before they were taken.
+ * *lost: the seconds that found every slot waiting to be taken.
  */
 bool lg_engine_take_snap(struct lg_engine *e, struct lg_snap *out, uint64_t *lost);
 

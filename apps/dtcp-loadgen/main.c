@@ -39,7 +39,8 @@ static struct lg_main {
 	unsigned done;                /* engines done (atomic) */
 	/* The printer's. */
 	volatile bool printer_stop;
-	uint64_t lines, snaps_lost;
+	uint64_t lines;
+	uint64_t snaps_lost[RTE_MAX_LCORE];  /* per engine */
 	uint64_t last_t_ns;
 	double peak_cps;
 } lg;
@@ -467,7 +468,8 @@ take_second(struct lg_snap *sum, struct lg_snap *held, bool *have)
 
 	for (unsigned q = 0; q < n; q++) {
 		if (!have[q] && lg.engines[q] != NULL)
-			have[q] = lg_engine_take_snap(lg.engines[q], &held[q], &lg.snaps_lost);
+			have[q] = lg_engine_take_snap(lg.engines[q], &held[q],
+						      &lg.snaps_lost[q]);
 		if (!have[q])
 			return false;
 	}
@@ -522,7 +524,7 @@ check_line(FILE *f, const char *what, uint64_t left, uint64_t right, const char 
 static void
 lg_report(void *ctx, FILE *f, bool final)
 {
-	uint64_t stat[LG_STAT_MAX] = { 0 }, ctr[DTCP_CTR_MAX], tw_now = 0, errors;
+	uint64_t stat[LG_STAT_MAX] = { 0 }, ctr[DTCP_CTR_MAX], tw_now = 0, errors, lost = 0;
 	double secs;
 
 	(void)ctx;
@@ -564,8 +566,10 @@ lg_report(void *ctx, FILE *f, bool final)
 		if (stat[k] != 0 || lg_stat_is_error(k))
 			fprintf(f, "%s: %-20s %12" PRIu64 "  # %s\n", NAME, lg_stat_name(k), stat[k],
 				lg_stat_desc(k));
+	for (unsigned q = 0; q < lg.n_engines; q++)
+		lost += lg.snaps_lost[q];
 	fprintf(f, "%s: per-second lines %" PRIu64 ", snapshots lost %" PRIu64 "\n", NAME, lg.lines,
-		lg.snaps_lost);
+		lost);
 	/*
 	 * TIME-WAIT accounting (RFC 9293 §3.6.1: 2 MSL). Whoever sends the
 	 * first FIN ends in TIME-WAIT; on this side that is every orderly close
