@@ -1399,6 +1399,12 @@ dtcp_tcp_input(struct dtcp_worker *w, struct rte_mbuf *m, const struct dtcp_ipv4
 	s.ack = rte_be_to_cpu_32(th->recv_ack);
 	s.wnd = rte_be_to_cpu_16(th->rx_win);
 	s.flags = th->tcp_flags;
+	if (s.flags & RTE_TCP_SYN_FLAG)
+		ctr_inc(w, DTCP_CTR_tcp_rx_syn);
+	if (s.flags & RTE_TCP_FIN_FLAG)
+		ctr_inc(w, DTCP_CTR_tcp_rx_fin);
+	if (s.flags & RTE_TCP_RST_FLAG)
+		ctr_inc(w, DTCP_CTR_tcp_rx_rst);
 	/* From here on m is the payload. */
 	if (likely(s.hlen <= m->data_len))
 		rte_pktmbuf_adj(m, s.hlen);

@@ -238,6 +238,8 @@ seg_send(struct dtcp_worker *w, struct rte_mbuf *hdr, const struct dtcp_flow_key
 		ctr_inc(w, DTCP_CTR_tcp_tx_syn);
 	if (flags & RTE_TCP_RST_FLAG)
 		ctr_inc(w, DTCP_CTR_tcp_tx_rst);
+	if (flags & RTE_TCP_FIN_FLAG)
+		ctr_inc(w, DTCP_CTR_tcp_tx_fin);
 	if (data_len > 0) {
 		ctr_add(w, DTCP_CTR_tcp_tx_data, segs);
 		ctr_add(w, DTCP_CTR_tcp_tx_data_bytes, data_len);
