@@ -37,6 +37,13 @@ extern "C" {
 struct dtcp_worker;
 struct dtcp_posix;
 
+/*
+ * Descriptors start here and the lowest free one is handed out, as POSIX
+ * does: 0, 1 and 2 are never dtcp's, so a mix-up with stdio is EBADF, and
+ * a fresh context's first socket is 3 as in a fresh process.
+ */
+#define DTCP_POSIX_FD_BASE 3
+
 struct dtcp_posix_params {
 	struct dtcp_worker *worker;
 	unsigned max_fds;             /* sockets and epoll instances at once; 0: 1024 */
