@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string>
+#include <linux/sockios.h>
 #include <sys/ioctl.h>
 
 #include <dtcp/posix.h>
@@ -567,6 +568,678 @@ TEST_F(Posix, CloseWithUnreadData_Rst)
 	EXPECT_EQ(dtcp_close(fd), 0);
 	Poll();
 	ExpectRst(ExpectOneTx(), O(1));
+}
+
+// --- options on the wire ----------------------------------------------------------------
+
+// TCP_MAXSEG and SO_RCVBUF set before connect() shape the SYN: the MSS
+// announced, and the window scale that lets the buffer be advertised.
+TEST_F(Posix, Options_MaxsegAndRcvbuf_InTheSyn)
+{
+	cfg_.tcp_window_scale = 1;
+	Start();
+	int fd = dtcp_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	int mss = 1000, rcvbuf = 262144;
+	EXPECT_EQ(dtcp_setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof(mss)), 0);
+	EXPECT_EQ(dtcp_setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)), 0);
+	sockaddr_in me = Sin(0, kOurPort), peer = Sin(kPeerIp, kPeerPort);
+	EXPECT_EQ(dtcp_bind(fd, Sa(me), sizeof(me)), 0);
+	EXPECT_TRUE(Err(dtcp_connect(fd, Sa(peer), sizeof(peer)), EINPROGRESS));
+	Poll();
+	TcpSeg syn = ExpectSeg(ExpectOneTx(), "S", O(0), 0, 65535);
+	EXPECT_EQ(syn.opts, SynOptionBytes(1000, false, false, 0, 0, 3))
+		<< "MSS 1000; shift 3: 262144 >> 3 = 32768 fits, >> 2 does not";
+	// The peer offers 1460: we send no more than we asked for.
+	Inject(Seg().syn().ack().seq(P(0)).ack_(O(1)).win(kPeerWin).mss(1460).nop().ws(0));
+	ExpectSeg(ExpectOneTx(), "A", O(1), P(1), (uint16_t)(262144 >> 3));
+	struct dtcp_tcp_info ti = {};
+	socklen_t len = sizeof(ti);
+	EXPECT_EQ(dtcp_getsockopt(fd, IPPROTO_TCP, DTCP_TCP_INFO, &ti, &len), 0);
+	EXPECT_EQ(len, sizeof(ti));
+	EXPECT_EQ(ti.state, DTCP_TCP_ESTABLISHED);
+	EXPECT_EQ(ti.snd_mss, 1000u);
+	EXPECT_EQ(ti.rcv_mss, 1000u);
+	EXPECT_EQ(ti.rcv_wscale, 3);
+	EXPECT_EQ(ti.snd_wscale, 0);
+	EXPECT_EQ(ti.options, DTCP_TCPI_OPT_WSCALE);
+	int got = 0;
+	socklen_t gl = sizeof(got);
+	EXPECT_EQ(dtcp_getsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &got, &gl), 0);
+	EXPECT_EQ(got, 1000);
+	EXPECT_EQ(dtcp_getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &gl), 0);
+	EXPECT_EQ(got, 262144);
+}
+
+// Without window scaling a small SO_RCVBUF is the SYN's window itself.
+TEST_F(Posix, Options_SmallRcvbuf_IsTheSynWindow)
+{
+	Start();
+	int fd = dtcp_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	int rcvbuf = 8192;
+	EXPECT_EQ(dtcp_setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)), 0);
+	sockaddr_in peer = Sin(kPeerIp, kPeerPort);
+	EXPECT_TRUE(Err(dtcp_connect(fd, Sa(peer), sizeof(peer)), EINPROGRESS));
+	Poll();
+	TcpSeg syn = ParseTcp(ExpectOneTx());
+	EXPECT_TRUE(syn.Has(kSyn));
+	EXPECT_EQ(syn.win, 8192);
+	EXPECT_EQ(syn.opts, SynOptionBytes(OurMss(), false, false, 0, 0, -1));
+}
+
+// A listener's options reach the SYN-ACK of each connection and the
+// accepted socket, whose MSS is held to what the listener asked.
+TEST_F(Posix, Options_ListenerMaxsegRcvbuf_InTheSynAckAndInherited)
+{
+	Start();
+	int lfd = dtcp_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	int mss = 1200, rcvbuf = 8192, sndbuf = 16384, one = 1;
+	EXPECT_EQ(dtcp_setsockopt(lfd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof(mss)), 0);
+	EXPECT_EQ(dtcp_setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)), 0);
+	EXPECT_EQ(dtcp_setsockopt(lfd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
+	EXPECT_EQ(dtcp_setsockopt(lfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+	sockaddr_in a = Sin(0, kOurPort);
+	EXPECT_EQ(dtcp_bind(lfd, Sa(a), sizeof(a)), 0);
+	EXPECT_EQ(dtcp_listen(lfd, 4), 0);
+	Inject(PeerSyn());
+	TcpSeg sa = ExpectSeg(ExpectOneTx(), "SA", O(0), P(1), 8192);
+	EXPECT_EQ(sa.opts, SynOptionBytes(1200, false, false, 0, 0, -1));
+	snd_ = rcv_ = 1;
+	Inject(PeerAck());
+	int fd = dtcp_accept(lfd, nullptr, nullptr);
+	ASSERT_GE(fd, 0);
+	EXPECT_EQ(dtcp_fcntl(fd, F_GETFL), O_RDWR) << "O_NONBLOCK is not inherited";
+	int got = 0;
+	socklen_t gl = sizeof(got);
+	EXPECT_EQ(dtcp_getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &gl), 0);
+	EXPECT_EQ(got, 8192);
+	EXPECT_EQ(dtcp_getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &got, &gl), 0);
+	EXPECT_EQ(got, 16384);
+	EXPECT_EQ(dtcp_getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &got, &gl), 0);
+	EXPECT_EQ(got, 1);
+	EXPECT_EQ(dtcp_getsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &got, &gl), 0);
+	EXPECT_EQ(got, 1200) << "the peer's 1460 held to ours";
+	// The send buffer is the connection's: 16384 bytes taken, no more.
+	Inject(Seg().ack().seq(P(1)).ack_(O(1)).win(0));
+	std::string big(20000, 'q');
+	dtcp_fcntl(fd, F_SETFL, O_NONBLOCK);
+	EXPECT_EQ(dtcp_write(fd, big.data(), big.size()), 16384);
+	EXPECT_TRUE(Err(dtcp_write(fd, big.data(), big.size()), EAGAIN));
+	EXPECT_EQ(Revents(fd, POLLOUT), 0) << "no room";
+	int outq = 0;
+	EXPECT_EQ(dtcp_ioctl(fd, SIOCOUTQ, &outq), 0);
+	EXPECT_EQ(outq, 16384);
+}
+
+TEST_F(Posix, Options_ErrorsAsLinux)
+{
+	Start();
+	int fd = dtcp_socket(AF_INET, SOCK_STREAM, 0);
+	int v = 1;
+	char c = 1;
+	EXPECT_TRUE(Err(dtcp_setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &c, 1), EINVAL));
+	EXPECT_TRUE(Err(dtcp_setsockopt(fd, IPPROTO_IP, 1, &v, sizeof(v)), ENOPROTOOPT));
+	EXPECT_TRUE(Err(dtcp_setsockopt(fd, SOL_SOCKET, SO_ERROR, &v, sizeof(v)), ENOPROTOOPT));
+	EXPECT_TRUE(Err(dtcp_setsockopt(fd, IPPROTO_TCP, TCP_CORK, &v, sizeof(v)), ENOPROTOOPT));
+	v = 10;
+	EXPECT_TRUE(Err(dtcp_setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &v, sizeof(v)), EINVAL));
+	v = 0;
+	EXPECT_TRUE(Err(dtcp_setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &v, sizeof(v)), EINVAL));
+	v = 40000;
+	EXPECT_TRUE(Err(dtcp_setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof(v)), EINVAL));
+	EXPECT_TRUE(Err(dtcp_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, nullptr, 4), EFAULT));
+	struct timeval tv = { 0, 1000000 };
+	EXPECT_TRUE(Err(dtcp_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), EDOM));
+	int got = -1;
+	socklen_t gl = sizeof(got);
+	EXPECT_EQ(dtcp_getsockopt(fd, SOL_SOCKET, SO_TYPE, &got, &gl), 0);
+	EXPECT_EQ(got, SOCK_STREAM);
+	EXPECT_EQ(dtcp_getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &got, &gl), 0);
+	EXPECT_EQ(got, 0);
+	v = 1;
+	EXPECT_EQ(dtcp_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &v, sizeof(v)), 0);
+	EXPECT_EQ(dtcp_getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &got, &gl), 0);
+	EXPECT_EQ(got, 1);
+	EXPECT_TRUE(Err(dtcp_getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &got, &gl), ENOPROTOOPT));
+	EXPECT_TRUE(Err(dtcp_getsockopt(fd, SOL_SOCKET, SO_TYPE, &got, nullptr), EFAULT));
+	struct dtcp_tcp_info ti;
+	memset(&ti, 0xff, sizeof(ti));
+	socklen_t tl = sizeof(ti);
+	EXPECT_EQ(dtcp_getsockopt(fd, IPPROTO_TCP, DTCP_TCP_INFO, &ti, &tl), 0);
+	EXPECT_EQ(ti.state, DTCP_TCP_CLOSED) << "no connection yet";
+	// A short buffer takes the start, as Linux does.
+	tl = 4;
+	EXPECT_EQ(dtcp_getsockopt(fd, IPPROTO_TCP, DTCP_TCP_INFO, &ti, &tl), 0);
+	EXPECT_EQ(tl, 4u);
+}
+
+// Nagle's algorithm held back a small segment while data was unacked;
+// TCP_NODELAY on the connection lets the next one go at once.
+TEST_F(Posix, Options_NodelayAfterConnect_SmallSegmentGoesAtOnce)
+{
+	cfg_.tcp_nodelay = 0;
+	Start();
+	int fd = AcceptFd(ListenFd());
+	int off = 0, on = 1;
+	EXPECT_EQ(dtcp_setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &off, sizeof(off)), 0);
+	EXPECT_EQ(dtcp_write(fd, "a", 1), 1);
+	Poll();
+	ExpectSeg(ExpectOneTx(), "PA", O(1), P(1));
+	EXPECT_EQ(dtcp_write(fd, "b", 1), 1);
+	Poll();
+	ExpectNoTx();
+	EXPECT_EQ(dtcp_setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)), 0);
+	EXPECT_EQ(dtcp_write(fd, "c", 1), 1);
+	Poll();
+	TcpSeg s = ExpectSeg(ExpectOneTx(), "PA", O(2), P(1));
+	EXPECT_EQ(std::string(s.payload.begin(), s.payload.end()), "bc");
+}
+
+// SO_KEEPALIVE with TCP_KEEPIDLE/INTVL/CNT: probes after the idle time, one
+// per interval, then RST and ETIMEDOUT for the application.
+TEST_F(Posix, Options_Keepalive_ProbesAtIdleAndInterval_ThenETIMEDOUT)
+{
+	Start();
+	int fd = AcceptFd(ListenFd());
+	int on = 1, idle = 10, intvl = 2, cnt = 2;
+	EXPECT_EQ(dtcp_setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)), 0);
+	EXPECT_EQ(dtcp_setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl)), 0);
+	EXPECT_EQ(dtcp_setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)), 0);
+	EXPECT_EQ(dtcp_setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)), 0);
+	uint64_t t0 = now_ns_;
+	std::vector<uint64_t> probes;
+	bool rst = false;
+	for (int i = 0; i < 200 && !rst; i++) {
+		Advance(100);
+		for (const Bytes &f : TakeTx()) {
+			TcpSeg s = ParseTcp(f);
+			if (s.Has(kRst)) {
+				rst = true;
+			} else {
+				ExpectSeg(f, "A", O(0), P(1));
+				probes.push_back((now_ns_ - t0) / 1000000);
+			}
+		}
+	}
+	ASSERT_EQ(probes.size(), 2u);
+	EXPECT_NEAR((double)probes[0], 10000, 100);
+	EXPECT_NEAR((double)(probes[1] - probes[0]), 2000, 100);
+	EXPECT_TRUE(rst);
+	char b[4];
+	EXPECT_TRUE(Err(dtcp_read(fd, b, sizeof(b)), ETIMEDOUT));
+	EXPECT_EQ(dtcp_read(fd, b, sizeof(b)), 0);
+}
+
+// --- receive back-pressure ----------------------------------------------------------------
+
+// Unread bytes reach SO_RCVBUF: the connection's data is held in the stack
+// and the window the peer sees closes; reading reopens it. Nothing dropped.
+TEST_F(Posix, RcvbufFull_WindowClosesNothingDropped_ReadReopens)
+{
+	Start();
+	int lfd = dtcp_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	int rcvbuf = 4096;
+	EXPECT_EQ(dtcp_setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)), 0);
+	sockaddr_in a = Sin(0, kOurPort);
+	EXPECT_EQ(dtcp_bind(lfd, Sa(a), sizeof(a)), 0);
+	EXPECT_EQ(dtcp_listen(lfd, 4), 0);
+	Inject(PeerSyn());
+	ExpectSeg(ExpectOneTx(), "SA", O(0), P(1), 4096);
+	snd_ = rcv_ = 1;
+	Inject(PeerAck());
+	int fd = dtcp_accept(lfd, nullptr, nullptr);
+	ASSERT_GE(fd, 0);
+	Bytes sent = Pattern(8192, 7);
+	uint64_t paused = Ctr(DTCP_CTR_posix_rcv_paused);
+	// 4096 bytes fill the socket's queue, 4096 more wait in the stack.
+	for (uint32_t k = 0; k < 8; k++) {
+		Inject(Seg().ack().seq(P(1 + 1024 * k)).ack_(O(1))
+			       .data(Bytes(sent.begin() + 1024 * k, sent.begin() + 1024 * (k + 1))));
+		TakeTx();
+	}
+	EXPECT_EQ(Ctr(DTCP_CTR_posix_rcv_paused), paused + 1);
+	struct dtcp_tcp_info ti = {};
+	socklen_t tl = sizeof(ti);
+	EXPECT_EQ(dtcp_getsockopt(fd, IPPROTO_TCP, DTCP_TCP_INFO, &ti, &tl), 0);
+	EXPECT_EQ(ti.rcv_wnd, 0u) << "closed";
+	int avail = 0;
+	EXPECT_EQ(dtcp_ioctl(fd, FIONREAD, &avail), 0);
+	EXPECT_EQ(avail, 4096);
+	// Beyond the closed window: not taken, answered with window 0.
+	Inject(Seg().ack().seq(P(8193)).ack_(O(1)).data("z"));
+	ExpectSeg(ExpectOneTx(), "A", O(1), P(8193), 0);
+	Bytes got(8192);
+	size_t off = 0;
+	for (int i = 0; i < 16 && off < got.size(); i++) {
+		ssize_t n = dtcp_read(fd, got.data() + off, 1000);
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	EXPECT_EQ(off, 8192u);
+	EXPECT_EQ(got, sent);
+	Poll();
+	ExpectSeg(ExpectOneTx(), "A", O(1), P(8193), 4096); // the window reopens, announced
+}
+
+// --- connection of a listener: data with the handshake -----------------------------------------
+
+TEST_F(Posix, Accept_DataAndFinBeforeAccept_ReadableAtOnce)
+{
+	Start();
+	int lfd = ListenFd();
+	Inject(PeerSyn());
+	TakeTx();
+	Inject(Seg().ack().seq(P(1)).ack_(O(1)).data("early"));
+	Inject(Seg().ack().fin().seq(P(6)).ack_(O(1)));
+	TakeTx();
+	int fd = dtcp_accept(lfd, nullptr, nullptr);
+	ASSERT_GE(fd, 0);
+	char b[16];
+	EXPECT_EQ(dtcp_read(fd, b, sizeof(b)), 5);
+	EXPECT_EQ(std::string(b, 5), "early");
+	EXPECT_EQ(dtcp_read(fd, b, sizeof(b)), 0);
+}
+
+TEST_F(Posix, BlockingAccept_WokenByHandshake)
+{
+	Start();
+	int lfd = ListenFd();
+	EXPECT_EQ(dtcp_fcntl(lfd, F_SETFL, 0), 0);
+	int step = 0;
+	peer_ = [&] {
+		step++;
+		if (step == 2) {
+			Inject(PeerSyn());
+			TakeTx();
+		} else if (step == 4) {
+			Inject(Seg().ack().seq(P(1)).ack_(O(1)));
+		} else {
+			Advance(1);
+		}
+	};
+	int fd = dtcp_accept(lfd, nullptr, nullptr);
+	EXPECT_GE(fd, 0);
+	EXPECT_EQ(step, 4);
+}
+
+// A blocking write of more than the send buffer returns once all of it is
+// queued, the peer's ACKs making room.
+TEST_F(Posix, BlockingWrite_AllOfItOnceAcked)
+{
+	Start();
+	int fd = AcceptFd(ListenFd());
+	int sndbuf = 4096;
+	EXPECT_EQ(dtcp_setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
+	EXPECT_EQ(dtcp_fcntl(fd, F_SETFL, 0), 0);
+	Bytes data = Pattern(10000, 3);
+	Bytes wire;
+	peer_ = [&] {
+		Poll();
+		for (const Bytes &f : TakeTx()) {
+			TcpSeg s = ParseTcp(f);
+			wire.insert(wire.end(), s.payload.begin(), s.payload.end());
+		}
+		Inject(Seg().ack().seq(P(1)).ack_(O(1 + (uint32_t)wire.size())));
+	};
+	EXPECT_EQ(dtcp_write(fd, data.data(), data.size()), 10000);
+	peer_();
+	peer_();
+	EXPECT_EQ(wire, data);
+}
+
+// --- SHUT_RD, TIME-WAIT and SO_REUSEADDR, SO_REUSEPORT ---------------------------------------
+
+TEST_F(Posix, ShutdownRd_ReadZero_DataAfterDiscarded)
+{
+	Start();
+	int fd = AcceptFd(ListenFd());
+	Inject(Seg().ack().seq(P(1)).ack_(O(1)).data("dropped"));
+	TakeTx();
+	EXPECT_EQ(dtcp_shutdown(fd, SHUT_RD), 0);
+	char b[8];
+	EXPECT_EQ(dtcp_read(fd, b, sizeof(b)), 0);
+	EXPECT_EQ(Revents(fd), POLLIN | POLLOUT | POLLRDHUP);
+	Inject(Seg().ack().seq(P(8)).ack_(O(1)).data("more"));
+	TakeTx();
+	EXPECT_EQ(dtcp_read(fd, b, sizeof(b)), 0);
+}
+
+// Our active close leaves TIME-WAIT on the port; a new listener with
+// SO_REUSEADDR binds and serves it at once.
+TEST_F(Posix, ReuseAddr_ListenWhileTimeWaitOnThePort)
+{
+	Start();
+	int lfd = ListenFd();
+	int fd = AcceptFd(lfd);
+	EXPECT_EQ(dtcp_close(lfd), 0);
+	EXPECT_EQ(dtcp_close(fd), 0);
+	Poll();
+	ExpectSeg(ExpectOneTx(), "FA", O(1), P(1));
+	Inject(Seg().ack().fin().seq(P(1)).ack_(O(2)));
+	ExpectSeg(ExpectOneTx(), "A", O(2), P(2));
+	uint64_t counts[DTCP_TCP_STATE_MAX];
+	dtcp_tcp_state_counts(w_, counts);
+	ASSERT_EQ(counts[DTCP_TCP_TIME_WAIT], 1u);
+	int n = dtcp_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1;
+	EXPECT_EQ(dtcp_setsockopt(n, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	sockaddr_in a = Sin(0, kOurPort);
+	EXPECT_EQ(dtcp_bind(n, Sa(a), sizeof(a)), 0);
+	EXPECT_EQ(dtcp_listen(n, 4), 0);
+	Seg syn = PeerSyn();
+	syn.sport(kPeerPort + 1);
+	int c = AcceptFd(n, syn);
+	EXPECT_GE(c, 0);
+}
+
+// Two sockets with SO_REUSEPORT share a port's bind; within one worker the
+// listen table holds one listener per port, so the second listen() is
+// EADDRINUSE. Across workers each context listens on it.
+TEST_F(Posix, ReusePort_SameWorkerSecondListenEADDRINUSE)
+{
+	Start();
+	int one = 1;
+	int a = dtcp_socket(AF_INET, SOCK_STREAM, 0), b = dtcp_socket(AF_INET, SOCK_STREAM, 0);
+	int c = dtcp_socket(AF_INET, SOCK_STREAM, 0);
+	EXPECT_EQ(dtcp_setsockopt(a, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)), 0);
+	EXPECT_EQ(dtcp_setsockopt(b, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)), 0);
+	sockaddr_in addr = Sin(0, 80);
+	EXPECT_EQ(dtcp_bind(a, Sa(addr), sizeof(addr)), 0);
+	EXPECT_EQ(dtcp_bind(b, Sa(addr), sizeof(addr)), 0);
+	EXPECT_TRUE(Err(dtcp_bind(c, Sa(addr), sizeof(addr)), EADDRINUSE)) << "c did not ask";
+	EXPECT_EQ(dtcp_listen(a, 4), 0);
+	EXPECT_TRUE(Err(dtcp_listen(b, 4), EADDRINUSE));
+}
+
+TEST_F(Posix, ReusePort_TwoWorkersListenOnTheSamePort_EachAccepts)
+{
+	Start();
+	// A second worker on a port of its own, with its own context.
+	struct rte_ether_addr mac;
+	memcpy(mac.addr_bytes, kOurMac.b, 6);
+	struct dtcp_port *port2 = dtcp_memport_create(&mac, 1500, pool_, 64);
+	ASSERT_NE(port2, nullptr);
+	char err[256] = "";
+	struct dtcp_worker *w2 = dtcp_worker_create(&cfg_, port2, 1, now_ns_, err, sizeof(err));
+	ASSERT_NE(w2, nullptr) << err;
+	struct dtcp_posix_params p = {};
+	p.worker = w2;
+	struct dtcp_posix *px2 = dtcp_posix_create(&p);
+	ASSERT_NE(px2, nullptr);
+	int one = 1;
+	sockaddr_in addr = Sin(0, kOurPort);
+	int l1 = dtcp_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	EXPECT_EQ(dtcp_setsockopt(l1, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)), 0);
+	EXPECT_EQ(dtcp_bind(l1, Sa(addr), sizeof(addr)), 0);
+	EXPECT_EQ(dtcp_listen(l1, 4), 0);
+	dtcp_posix_attach(px2);
+	int l2 = dtcp_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	EXPECT_EQ(l2, 3) << "descriptors are per context";
+	EXPECT_EQ(dtcp_setsockopt(l2, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)), 0);
+	EXPECT_EQ(dtcp_bind(l2, Sa(addr), sizeof(addr)), 0);
+	EXPECT_EQ(dtcp_listen(l2, 4), 0);
+	// A handshake on the second worker's port (it learns the peer's MAC from the SYN's ARP).
+	auto inject2 = [&](const Bytes &f) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(pool_);
+		ASSERT_NE(m, nullptr);
+		memcpy(rte_pktmbuf_append(m, (uint16_t)f.size()), f.data(), f.size());
+		ASSERT_EQ(dtcp_memport_inject(port2, m), 0);
+		dtcp_worker_poll(w2, now_ns_);
+	};
+	auto drain2 = [&] {
+		struct rte_mbuf *out[16];
+		std::vector<Bytes> frames;
+		unsigned n = dtcp_memport_take(port2, out, 16);
+		for (unsigned i = 0; i < n; i++) {
+			frames.push_back(MbufBytes(out[i]));
+			rte_pktmbuf_free(out[i]);
+		}
+		return frames;
+	};
+	inject2(ArpFrom(1, kPeerMac, kPeerIp, kOurIp));
+	drain2();
+	Seg syn = PeerSyn();
+	syn.sport(41000);
+	inject2(Frame(syn));
+	std::vector<Bytes> sa = drain2();
+	ASSERT_EQ(sa.size(), 1u);
+	TcpSeg synack = ParseTcp(sa[0]);
+	EXPECT_EQ(FlagsString(synack.flags), "SA") << "from the second worker";
+	EXPECT_EQ(synack.ack, P(1));
+	inject2(Frame(Seg().ack().sport(41000).seq(P(1)).ack_(synack.seq + 1)));
+	int c2 = dtcp_accept(l2, nullptr, nullptr);
+	EXPECT_GE(c2, 0) << strerror(errno);
+	dtcp_posix_attach(px_);
+	EXPECT_TRUE(Err(dtcp_accept(l1, nullptr, nullptr), EAGAIN)) << "not the first worker's";
+	int c1 = AcceptFd(l1);
+	EXPECT_GE(c1, 0);
+	dtcp_posix_destroy(px2);
+	dtcp_worker_poll(w2, now_ns_);
+	drain2();
+	dtcp_worker_destroy(w2);
+	dtcp_port_destroy(port2);
+}
+
+// --- poll() and epoll ---------------------------------------------------------------------
+
+TEST_F(Posix, Poll_NegativeFdIgnored_UnknownPOLLNVAL_TimeoutWaits)
+{
+	Start();
+	int fd = AcceptFd(ListenFd());
+	struct pollfd p[3] = { { -1, POLLIN, 7 }, { 50, POLLIN, 0 }, { fd, POLLIN, 0 } };
+	EXPECT_EQ(dtcp_poll(p, 3, 0), 1);
+	EXPECT_EQ(p[0].revents, 0);
+	EXPECT_EQ(p[1].revents, POLLNVAL);
+	EXPECT_EQ(p[2].revents, 0);
+	// Only the readable descriptor, 30 ms: 30 waits of 1 ms, then 0.
+	uint64_t t0 = now_ns_;
+	EXPECT_EQ(dtcp_poll(&p[2], 1, 30), 0);
+	EXPECT_EQ(now_ns_ - t0, 30000000u);
+	// Data arrives during a wait: poll returns it.
+	int calls = 0;
+	peer_ = [&] {
+		if (++calls == 5)
+			Inject(Seg().ack().seq(P(1)).ack_(O(1)).data("x"));
+		else
+			Advance(1);
+	};
+	EXPECT_EQ(dtcp_poll(&p[2], 1, -1), 1);
+	EXPECT_EQ(p[2].revents, POLLIN);
+	EXPECT_EQ(calls, 5);
+	TakeTx();
+}
+
+TEST_F(Posix, Epoll_LevelTriggered_ReportedUntilRead_DataKept)
+{
+	Start();
+	int fd = AcceptFd(ListenFd());
+	int ep = dtcp_epoll_create1(0);
+	struct epoll_event ev = {};
+	ev.events = EPOLLIN;
+	ev.data.u64 = 0x1122334455667788ull;
+	EXPECT_EQ(dtcp_epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
+	struct epoll_event out[4];
+	EXPECT_EQ(dtcp_epoll_wait(ep, out, 4, 0), 0);
+	Inject(Seg().ack().seq(P(1)).ack_(O(1)).data("abc"));
+	TakeTx();
+	for (int k = 0; k < 2; k++) {
+		ASSERT_EQ(dtcp_epoll_wait(ep, out, 4, 0), 1) << "level-triggered: again";
+		EXPECT_EQ(out[0].events, (uint32_t)EPOLLIN);
+		EXPECT_EQ(out[0].data.u64, 0x1122334455667788ull);
+	}
+	struct pollfd p = { ep, POLLIN, 0 };
+	EXPECT_EQ(dtcp_poll(&p, 1, 0), 1) << "an epoll descriptor is readable when events wait";
+	char b[4];
+	EXPECT_EQ(dtcp_read(fd, b, sizeof(b)), 3);
+	EXPECT_EQ(dtcp_epoll_wait(ep, out, 4, 0), 0);
+	// The peer's FIN: EPOLLIN and EPOLLRDHUP if asked, EPOLLHUP never alone.
+	ev.events = EPOLLIN | EPOLLRDHUP | EPOLLOUT;
+	EXPECT_EQ(dtcp_epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev), 0);
+	Inject(Seg().ack().fin().seq(P(4)).ack_(O(1)));
+	TakeTx();
+	ASSERT_EQ(dtcp_epoll_wait(ep, out, 4, 0), 1);
+	EXPECT_EQ(out[0].events, (uint32_t)(EPOLLIN | EPOLLOUT | EPOLLRDHUP));
+}
+
+TEST_F(Posix, Epoll_EdgeTriggered_OncePerArrival)
+{
+	Start();
+	int fd = AcceptFd(ListenFd());
+	int ep = dtcp_epoll_create(1);
+	struct epoll_event ev = {};
+	ev.events = EPOLLIN | EPOLLET;
+	ev.data.fd = fd;
+	EXPECT_EQ(dtcp_epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
+	struct epoll_event out[4];
+	EXPECT_EQ(dtcp_epoll_wait(ep, out, 4, 0), 0);
+	Inject(Seg().ack().seq(P(1)).ack_(O(1)).data("a"));
+	TakeTx();
+	EXPECT_EQ(dtcp_epoll_wait(ep, out, 4, 0), 1);
+	EXPECT_EQ(out[0].data.fd, fd);
+	EXPECT_EQ(dtcp_epoll_wait(ep, out, 4, 0), 0) << "no new arrival, unread or not";
+	Inject(Seg().ack().seq(P(2)).ack_(O(1)).data("b"));
+	TakeTx();
+	EXPECT_EQ(dtcp_epoll_wait(ep, out, 4, 0), 1) << "a new arrival";
+	EXPECT_EQ(dtcp_epoll_wait(ep, out, 4, 0), 0);
+	// MOD reports the level once more.
+	EXPECT_EQ(dtcp_epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev), 0);
+	EXPECT_EQ(dtcp_epoll_wait(ep, out, 4, 0), 1);
+	EXPECT_EQ(dtcp_epoll_wait(ep, out, 4, 0), 0);
+}
+
+// EPOLLOUT | EPOLLET on a full send buffer: one report when ACKs make room.
+TEST_F(Posix, Epoll_EdgeTriggeredOut_ReportedWhenRoomReturns)
+{
+	Start();
+	int fd = AcceptFd(ListenFd());
+	int sndbuf = 4096;
+	EXPECT_EQ(dtcp_setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
+	int ep = dtcp_epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = {};
+	ev.events = EPOLLOUT | EPOLLET;
+	EXPECT_EQ(dtcp_epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
+	struct epoll_event out[4];
+	EXPECT_EQ(dtcp_epoll_wait(ep, out, 4, 0), 1) << "writable when added";
+	std::string big(8192, 'w');
+	EXPECT_EQ(dtcp_write(fd, big.data(), big.size()), 4096);
+	Poll();
+	std::vector<Bytes> tx = TakeTx();
+	EXPECT_EQ(tx.size(), 3u) << "1460 + 1460 + 1176";
+	EXPECT_EQ(dtcp_epoll_wait(ep, out, 4, 0), 0);
+	Inject(Seg().ack().seq(P(1)).ack_(O(1 + 4096)));
+	EXPECT_EQ(dtcp_epoll_wait(ep, out, 4, 0), 1);
+	EXPECT_EQ(out[0].events, (uint32_t)EPOLLOUT);
+	EXPECT_EQ(dtcp_epoll_wait(ep, out, 4, 0), 0);
+}
+
+TEST_F(Posix, Epoll_OneShot_DisabledUntilMod)
+{
+	Start();
+	int lfd = ListenFd();
+	int ep = dtcp_epoll_create1(0);
+	struct epoll_event ev = {};
+	ev.events = EPOLLIN | EPOLLONESHOT;
+	ev.data.u32 = 77;
+	EXPECT_EQ(dtcp_epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev), 0);
+	Inject(PeerSyn());
+	TakeTx();
+	Inject(Seg().ack().seq(P(1)).ack_(O(1)));
+	struct epoll_event out[2];
+	ASSERT_EQ(dtcp_epoll_wait(ep, out, 2, 0), 1) << "the listener: a connection waits";
+	EXPECT_EQ(out[0].data.u32, 77u);
+	EXPECT_EQ(dtcp_epoll_wait(ep, out, 2, 0), 0) << "one shot";
+	EXPECT_EQ(dtcp_epoll_ctl(ep, EPOLL_CTL_MOD, lfd, &ev), 0);
+	EXPECT_EQ(dtcp_epoll_wait(ep, out, 2, 0), 1) << "re-armed";
+	EXPECT_GE(dtcp_accept(lfd, nullptr, nullptr), 0);
+}
+
+TEST_F(Posix, Epoll_CtlErrors_CloseRemoves_WaitBlocksThroughHook)
+{
+	Start();
+	int fd = AcceptFd(ListenFd());
+	int ep = dtcp_epoll_create1(0), ep2 = dtcp_epoll_create1(0);
+	struct epoll_event ev = {};
+	ev.events = EPOLLIN;
+	struct epoll_event out[2];
+	EXPECT_TRUE(Err(dtcp_epoll_create(0), EINVAL));
+	EXPECT_TRUE(Err(dtcp_epoll_create1(42), EINVAL));
+	EXPECT_TRUE(Err(dtcp_epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev), ENOENT));
+	EXPECT_TRUE(Err(dtcp_epoll_ctl(ep, EPOLL_CTL_DEL, fd, &ev), ENOENT));
+	EXPECT_TRUE(Err(dtcp_epoll_ctl(fd, EPOLL_CTL_ADD, ep, &ev), EINVAL)) << "fd is no epoll";
+	EXPECT_TRUE(Err(dtcp_epoll_ctl(ep, EPOLL_CTL_ADD, ep, &ev), EINVAL)) << "itself";
+	EXPECT_TRUE(Err(dtcp_epoll_ctl(ep, EPOLL_CTL_ADD, ep2, &ev), EPERM)) << "no nesting";
+	EXPECT_TRUE(Err(dtcp_epoll_ctl(ep, EPOLL_CTL_ADD, 99, &ev), EBADF));
+	EXPECT_TRUE(Err(dtcp_epoll_ctl(ep, 9, fd, &ev), EINVAL));
+	EXPECT_TRUE(Err(dtcp_epoll_ctl(ep, EPOLL_CTL_ADD, fd, nullptr), EFAULT));
+	EXPECT_EQ(dtcp_epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
+	EXPECT_TRUE(Err(dtcp_epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), EEXIST));
+	EXPECT_TRUE(Err(dtcp_epoll_wait(ep, out, 0, 0), EINVAL));
+	EXPECT_TRUE(Err(dtcp_epoll_wait(fd, out, 2, 0), EINVAL));
+	// A wait with a timeout: the hook plays the peer's data on its third call.
+	int calls = 0;
+	peer_ = [&] {
+		if (++calls == 3)
+			Inject(Seg().ack().seq(P(1)).ack_(O(1)).data("w"));
+		else
+			Advance(1);
+	};
+	EXPECT_EQ(dtcp_epoll_wait(ep, out, 2, 1000), 1);
+	EXPECT_EQ(calls, 3);
+	TakeTx();
+	// Closing the socket takes it off the interest list; its number is free again.
+	EXPECT_EQ(dtcp_close(fd), 0);
+	Poll();
+	TakeTx();
+	EXPECT_EQ(dtcp_epoll_wait(ep, out, 2, 0), 0);
+	int again = dtcp_socket(AF_INET, SOCK_STREAM, 0);
+	EXPECT_EQ(again, fd);
+	EXPECT_EQ(dtcp_epoll_ctl(ep, EPOLL_CTL_ADD, again, &ev), 0) << "not a stale entry";
+	EXPECT_EQ(dtcp_close(ep2), 0);
+}
+
+// The context goes with its descriptors: connections get their FIN, the
+// queues' mbufs go back (the fixture checks the pool).
+TEST_F(Posix, Destroy_ClosesEverything)
+{
+	Start();
+	int fd = AcceptFd(ListenFd());
+	Inject(Seg().ack().seq(P(1)).ack_(O(1)).data("kept"));
+	TakeTx();
+	int ep = dtcp_epoll_create1(0);
+	struct epoll_event ev = {};
+	ev.events = EPOLLIN;
+	EXPECT_EQ(dtcp_epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
+	dtcp_posix_destroy(px_);
+	px_ = nullptr;
+	EXPECT_EQ(dtcp_posix_current(), nullptr);
+	Poll();
+	ExpectRst(ExpectOneTx(), O(1)); // unread data: RST
+}
+
+TEST_F(Posix, TcpInfo_RttRtoCwndUnacked)
+{
+	Start();
+	int fd = AcceptFd(ListenFd());
+	EXPECT_EQ(dtcp_write(fd, "0123456789", 10), 10);
+	Poll();
+	TakeTx();
+	struct dtcp_tcp_info ti = {};
+	socklen_t len = sizeof(ti);
+	EXPECT_EQ(dtcp_getsockopt(fd, IPPROTO_TCP, DTCP_TCP_INFO, &ti, &len), 0);
+	EXPECT_EQ(ti.unacked, 10u);
+	EXPECT_EQ(ti.notsent, 0u);
+	EXPECT_EQ(ti.snd_mss, 1460u);
+	EXPECT_EQ(ti.rcv_mss, OurMss());
+	EXPECT_GT(ti.snd_cwnd, 0u);
+	EXPECT_GT(ti.rto_us, 0u);
+	EXPECT_EQ(ti.rto_us % 1000, 0u) << "kept in ms";
+	uint32_t srtt = ti.rtt_us;
+	Advance(20);
+	Inject(Seg().ack().seq(P(1)).ack_(O(11)));
+	EXPECT_EQ(dtcp_getsockopt(fd, IPPROTO_TCP, DTCP_TCP_INFO, &ti, &len), 0);
+	EXPECT_EQ(ti.unacked, 0u);
+	EXPECT_NEAR((double)ti.rtt_us, srtt + (20000.0 - srtt) / 8, 1) << "a sample of 20 ms (RFC 6298 2.3)";
+	EXPECT_EQ(ti.retransmits, 0u);
+	EXPECT_EQ(ti.total_retrans, 0u);
 }
 
 } // namespace
