@@ -922,6 +922,25 @@ dtcp_shutdown(int fd, int how)
 	return 0;
 }
 
+/*
+ * SO_LINGER {1, n}, blocking: FIN now, and wait up to n seconds until the
+ * peer has acknowledged it (FIN-WAIT-2, or the connection over).
+ */
+static void
+linger_wait(struct psock *s)
+{
+	struct dtcp_posix *px = s->px;
+	uint64_t deadline = px_now(px) + (uint64_t)s->linger_s * 1000000000ull;
+
+	if (!s->wr_shut) {
+		s->wr_shut = true;
+		dtcp_tcp_shutdown(px->w, s->conn);
+	}
+	while (s->conn != NULL && dtcp_conn_state(s->conn) != DTCP_TCP_FIN_WAIT_2 &&
+	       px_now(px) < deadline)
+		px_wait(px, deadline);
+}
+
 int
 dtcp_close(int fd)
 {
@@ -938,6 +957,9 @@ dtcp_close(int fd)
 		s->kind = K_FREE;
 		return 0;
 	}
+	if (s->conn != NULL && s->state != S_LISTEN && s->linger_on && s->linger_s > 0 &&
+	    !s->nonblock && s->est && s->rq_bytes == 0)
+		linger_wait(s);
 	if (s->conn != NULL) {
 		/* SO_LINGER {1, 0}, or unread data (RFC 1122 §4.2.2.13): RST. */
 		if (s->state != S_LISTEN && ((s->linger_on && s->linger_s == 0) || s->rq_bytes > 0))

@@ -1242,4 +1242,128 @@ TEST_F(Posix, TcpInfo_RttRtoCwndUnacked)
 	EXPECT_EQ(ti.total_retrans, 0u);
 }
 
+
+// SYN cookies answer for the listener too: the cookie SYN-ACK carries the
+// listener's MSS and window, and the connection the ACK makes has its buffers.
+TEST_F(Posix, Options_SynCookie_ListenerMaxsegRcvbufKept)
+{
+	cfg_.tcp_syncookies = 2;
+	Start();
+	int lfd = dtcp_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	int mss = 1200, rcvbuf = 8192;
+	EXPECT_EQ(dtcp_setsockopt(lfd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof(mss)), 0);
+	EXPECT_EQ(dtcp_setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)), 0);
+	sockaddr_in a = Sin(0, kOurPort);
+	EXPECT_EQ(dtcp_bind(lfd, Sa(a), sizeof(a)), 0);
+	EXPECT_EQ(dtcp_listen(lfd, 4), 0);
+	Inject(PeerSyn());
+	TcpSeg sa = ParseTcp(ExpectOneTx());
+	EXPECT_EQ(FlagsString(sa.flags), "SA");
+	EXPECT_EQ(sa.win, 8192);
+	EXPECT_TRUE(sa.has_mss);
+	EXPECT_EQ(sa.mss, 1200);
+	EXPECT_GE(Ctr(DTCP_CTR_tcp_syncookie_tx), 1u);
+	Inject(Seg().ack().seq(P(1)).ack_(sa.seq + 1));
+	int fd = dtcp_accept(lfd, nullptr, nullptr);
+	ASSERT_GE(fd, 0);
+	struct dtcp_tcp_info ti = {};
+	socklen_t tl = sizeof(ti);
+	EXPECT_EQ(dtcp_getsockopt(fd, IPPROTO_TCP, DTCP_TCP_INFO, &ti, &tl), 0);
+	EXPECT_EQ(ti.snd_mss, 1200u) << "the peer's 1460 held to ours";
+	EXPECT_EQ(ti.rcv_wnd, 8192u);
+}
+
+// SO_RCVBUF raised on a connection: the larger window is announced at once.
+TEST_F(Posix, Options_RcvbufRaisedAfterConnect_WindowUpdate)
+{
+	Start();
+	int lfd = dtcp_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	int rcvbuf = 4096;
+	EXPECT_EQ(dtcp_setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)), 0);
+	sockaddr_in a = Sin(0, kOurPort);
+	EXPECT_EQ(dtcp_bind(lfd, Sa(a), sizeof(a)), 0);
+	EXPECT_EQ(dtcp_listen(lfd, 4), 0);
+	Inject(PeerSyn());
+	ExpectSeg(ExpectOneTx(), "SA", O(0), P(1), 4096);
+	snd_ = rcv_ = 1;
+	Inject(PeerAck());
+	int fd = dtcp_accept(lfd, nullptr, nullptr);
+	ASSERT_GE(fd, 0);
+	rcvbuf = 16384;
+	EXPECT_EQ(dtcp_setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)), 0);
+	Poll();
+	ExpectSeg(ExpectOneTx(), "A", O(1), P(1), 16384);
+	// Without window scaling no more than 65535 can be announced: held there.
+	rcvbuf = 1 << 20;
+	EXPECT_EQ(dtcp_setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)), 0);
+	Poll();
+	ExpectSeg(ExpectOneTx(), "A", O(1), P(1), 65535);
+}
+
+// The event interface's own options, without the POSIX layer: what
+// dtcp_tcp_connect_opts() is given reaches the SYN; NULL is the configuration.
+TEST_F(Posix, EventApi_ConnectOpts_SynMssWindow)
+{
+	Start();
+	struct dtcp_conn_opts o = {};
+	o.mss = 900;
+	o.rcvbuf = 10000;
+	struct dtcp_conn *c = nullptr;
+	ASSERT_EQ(dtcp_tcp_connect_opts(w_, kPeerIp, kPeerPort, 0, kOurPort, &o, OnEvent, this, &c), 0);
+	Poll();
+	TcpSeg syn = ExpectSeg(ExpectOneTx(), "S", O(0), 0, 10000);
+	EXPECT_EQ(syn.opts, SynOptionBytes(900, false, false, 0, 0, -1));
+	struct dtcp_conn_info ci;
+	dtcp_conn_info(c, &ci);
+	EXPECT_EQ(ci.rcv_mss, 900);
+	EXPECT_EQ(ci.rcv_buf, 10000u);
+	dtcp_tcp_abort(w_, c);
+	struct dtcp_conn *d = nullptr;
+	ASSERT_EQ(dtcp_tcp_connect_opts(w_, kPeerIp, kPeerPort + 1, 0, kOurPort, nullptr, OnEvent,
+					this, &d), 0);
+	Poll();
+	TcpSeg syn2 = ParseTcp(ExpectOneTx());
+	EXPECT_EQ(syn2.win, SynWin());
+	EXPECT_EQ(syn2.mss, OurMss());
+	dtcp_tcp_abort(w_, d);
+	Poll();
+	TakeTx();
+}
+
+
+// SO_LINGER {1, n} on a blocking socket: close() returns once the peer has
+// acknowledged the data and our FIN, or after n seconds if it never does.
+TEST_F(Posix, CloseWithLingerTimeout_WaitsForTheAckOfFin)
+{
+	Start();
+	int lfd = ListenFd();
+	int fd = AcceptFd(lfd);
+	EXPECT_EQ(dtcp_fcntl(fd, F_SETFL, 0), 0);
+	struct linger l = { 1, 5 };
+	EXPECT_EQ(dtcp_setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)), 0);
+	EXPECT_EQ(dtcp_write(fd, "bye", 3), 3);
+	std::vector<std::string> seen;
+	int calls = 0;
+	peer_ = [&] {
+		calls++;
+		Advance(10);
+		for (const Bytes &f : TakeTx())
+			seen.push_back(FlagsString(ParseTcp(f).flags));
+		if (calls == 3)
+			Inject(Seg().ack().seq(P(1)).ack_(O(5)));
+	};
+	EXPECT_EQ(dtcp_close(fd), 0);
+	EXPECT_EQ(calls, 3) << "returned when the FIN was acknowledged";
+	EXPECT_EQ(seen, (std::vector<std::string>{ "FPA" }));
+	// A peer that never answers: 5 s, then close() returns.
+	fd = AcceptFd(lfd, PeerSyn().sport(kPeerPort + 1));
+	EXPECT_EQ(dtcp_fcntl(fd, F_SETFL, 0), 0);
+	EXPECT_EQ(dtcp_setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)), 0);
+	peer_ = nullptr;
+	uint64_t t0 = now_ns_;
+	EXPECT_EQ(dtcp_close(fd), 0);
+	EXPECT_EQ(now_ns_ - t0, 5000000000ull);
+	TakeTx();
+}
+
 } // namespace
