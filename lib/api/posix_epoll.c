@@ -140,8 +140,7 @@ dtcp_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
 		memset(it, 0, sizeof(*it));
 		it->fd = fd;
 		s->n_epoll++;
-		/* fall through: the rest is MOD's */
-		/* FALLTHROUGH */
+		/* fall through - the rest is MOD's */
 	case EPOLL_CTL_MOD:
 		if (event == NULL)
 			return fail(EFAULT);

@@ -33,6 +33,8 @@ void
 px_inherit(struct psock *n, const struct psock *l)
 {
 	n->opts = l->opts;
+	n->reuseaddr = l->reuseaddr;
+	n->reuseport = l->reuseport;
 	n->linger_on = l->linger_on;
 	n->linger_s = l->linger_s;
 	n->rcvtimeo_ns = l->rcvtimeo_ns;

@@ -7,6 +7,7 @@
 // leaked.
 #include "tcp_harness.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <fcntl.h>
@@ -1364,6 +1365,114 @@ TEST_F(Posix, CloseWithLingerTimeout_WaitsForTheAckOfFin)
 	EXPECT_EQ(dtcp_close(fd), 0);
 	EXPECT_EQ(now_ns_ - t0, 5000000000ull);
 	TakeTx();
+}
+
+
+// A full table refuses accept() with EMFILE and leaves the connection in
+// the listener's queue; it is taken once a descriptor is free.
+TEST_F(Posix, Accept_TableFull_EMFILEConnectionStaysQueued)
+{
+	max_fds_ = 2;
+	Start();
+	int lfd = ListenFd();
+	int other = dtcp_socket(AF_INET, SOCK_STREAM, 0);
+	ASSERT_EQ(other, 4);
+	Inject(PeerSyn());
+	TakeTx();
+	Inject(Seg().ack().seq(P(1)).ack_(O(1)));
+	EXPECT_TRUE(Err(dtcp_accept(lfd, nullptr, nullptr), EMFILE));
+	EXPECT_EQ(Revents(lfd), POLLIN) << "still waiting";
+	EXPECT_EQ(dtcp_close(other), 0);
+	EXPECT_EQ(dtcp_accept(lfd, nullptr, nullptr), 4);
+	ExpectNoTx();
+}
+
+// The handshake never answered: a blocking connect() ends with ETIMEDOUT
+// after the configured SYN retries.
+TEST_F(Posix, Connect_Blocking_NoAnswer_ETIMEDOUT)
+{
+	cfg_.tcp_syn_retries = 2;
+	Start();
+	int fd = dtcp_socket(AF_INET, SOCK_STREAM, 0);
+	sockaddr_in peer = Sin(kPeerIp, kPeerPort);
+	int syns = 0;
+	peer_ = [&] {
+		Advance(100);
+		for (const Bytes &f : TakeTx())
+			syns += ParseTcp(f).Has(kSyn);
+	};
+	EXPECT_TRUE(Err(dtcp_connect(fd, Sa(peer), sizeof(peer)), ETIMEDOUT));
+	EXPECT_EQ(syns, 3) << "the SYN and 2 retries";
+	int err = -1;
+	socklen_t len = sizeof(err);
+	EXPECT_EQ(dtcp_getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+	EXPECT_EQ(err, 0) << "connect() reported it";
+}
+
+// Blocking reads end on the peer's FIN (0) and on its RST (ECONNRESET).
+TEST_F(Posix, BlockingRead_WokenByFinAndByRst)
+{
+	Start();
+	int lfd = ListenFd();
+	int a = AcceptFd(lfd);
+	EXPECT_EQ(dtcp_fcntl(a, F_SETFL, 0), 0);
+	peer_ = [&] { Inject(Seg().ack().fin().seq(P(1)).ack_(O(1))); };
+	char b[4];
+	EXPECT_EQ(dtcp_read(a, b, sizeof(b)), 0);
+	TakeTx();
+	int c = AcceptFd(lfd, PeerSyn().sport(kPeerPort + 1));
+	EXPECT_EQ(dtcp_fcntl(c, F_SETFL, 0), 0);
+	peer_ = [&] { Inject(Seg().rst().sport(kPeerPort + 1).seq(P(1))); };
+	EXPECT_TRUE(Err(dtcp_read(c, b, sizeof(b)), ECONNRESET));
+}
+
+// EPOLLERR and EPOLLHUP come whether asked for or not.
+TEST_F(Posix, Epoll_ErrHupReportedUnasked)
+{
+	Start();
+	int fd = dtcp_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	sockaddr_in peer = Sin(kPeerIp, kPeerPort);
+	EXPECT_TRUE(Err(dtcp_connect(fd, Sa(peer), sizeof(peer)), EINPROGRESS));
+	int ep = dtcp_epoll_create1(0);
+	struct epoll_event ev = {};
+	ev.events = EPOLLOUT | EPOLLET;
+	EXPECT_EQ(dtcp_epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
+	struct epoll_event out[2];
+	EXPECT_EQ(dtcp_epoll_wait(ep, out, 2, 0), 0) << "SYN-SENT";
+	Poll();
+	TcpSeg syn = ParseTcp(ExpectOneTx());
+	Inject(Seg().rst().ack().dport(syn.sport).seq(0).ack_(O(1)));
+	ASSERT_EQ(dtcp_epoll_wait(ep, out, 2, 0), 1);
+	EXPECT_EQ(out[0].events, (uint32_t)(EPOLLOUT | EPOLLERR | EPOLLHUP));
+}
+
+// An interest list grows past its first size and stops at max_fds.
+TEST_F(Posix, Epoll_InterestListGrowsToTheTable)
+{
+	max_fds_ = 40;
+	Start();
+	int ep = dtcp_epoll_create1(0);
+	struct epoll_event ev = {};
+	ev.events = EPOLLOUT;
+	for (int k = 0; k < 39; k++) {
+		int fd = dtcp_socket(AF_INET, SOCK_STREAM, 0);
+		ASSERT_EQ(fd, 4 + k);
+		ev.data.fd = fd;
+		ASSERT_EQ(dtcp_epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0) << k;
+	}
+	EXPECT_TRUE(Err(dtcp_socket(AF_INET, SOCK_STREAM, 0), EMFILE));
+	// Every fresh socket reports POLLOUT | POLLHUP: 39 events, 16 at a time, all fds once.
+	struct epoll_event out[16];
+	std::vector<int> seen;
+	for (int round = 0; round < 3; round++) {
+		int n = dtcp_epoll_wait(ep, out, 16, 0);
+		ASSERT_GT(n, 0);
+		for (int i = 0; i < n; i++)
+			seen.push_back(out[i].data.fd);
+	}
+	std::sort(seen.begin(), seen.end());
+	EXPECT_EQ(seen.size(), 39u + 9u) << "16 + 16 + 16 over 39 entries, round robin";
+	EXPECT_EQ(std::unique(seen.begin(), seen.end()) - seen.begin(), 39);
 }
 
 } // namespace
