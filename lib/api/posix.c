@@ -122,6 +122,7 @@ dtcp_posix_destroy(struct dtcp_posix *px)
 	if (px == NULL)
 		return;
 	cur_px = px;
+	px->destroying = true;
 	for (unsigned i = 0; i < px->n; i++)
 		if (px->socks[i].kind != K_FREE)
 			dtcp_close((int)i + DTCP_POSIX_FD_BASE);
@@ -958,7 +959,7 @@ dtcp_close(int fd)
 		return 0;
 	}
 	if (s->conn != NULL && s->state != S_LISTEN && s->linger_on && s->linger_s > 0 &&
-	    !s->nonblock && s->est && s->rq_bytes == 0)
+	    !s->nonblock && s->est && s->rq_bytes == 0 && !px->destroying)
 		linger_wait(s);
 	if (s->conn != NULL) {
 		/* SO_LINGER {1, 0}, or unread data (RFC 1122 §4.2.2.13): RST. */

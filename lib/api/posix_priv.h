@@ -66,6 +66,7 @@ struct dtcp_posix {
 	uint64_t (*now)(void *arg);
 	void *arg;
 	uint16_t port_next;           /* bind() to port 0 */
+	bool destroying;              /* closing everything: no SO_LINGER waits */
 };
 
 /* posix.c */

@@ -1475,4 +1475,51 @@ TEST_F(Posix, Epoll_InterestListGrowsToTheTable)
 	EXPECT_EQ(std::unique(seen.begin(), seen.end()) - seen.begin(), 39);
 }
 
+
+TEST_F(Posix, SendRecvFlags_UnknownEOPNOTSUPP_FionbioDontwait)
+{
+	Start();
+	int fd = AcceptFd(ListenFd());
+	EXPECT_EQ(dtcp_fcntl(fd, F_SETFL, 0), 0);
+	char b[4];
+	EXPECT_TRUE(Err(dtcp_recv(fd, b, sizeof(b), MSG_DONTWAIT), EAGAIN)) << "blocking socket, one call";
+	EXPECT_TRUE(Err(dtcp_recv(fd, b, sizeof(b), MSG_OOB), EOPNOTSUPP));
+	EXPECT_TRUE(Err(dtcp_send(fd, "x", 1, MSG_OOB), EOPNOTSUPP));
+	EXPECT_EQ(dtcp_send(fd, "xy", 2, MSG_NOSIGNAL | MSG_DONTWAIT), 2);
+	int on = 1;
+	EXPECT_EQ(dtcp_ioctl(fd, FIONBIO, &on), 0);
+	EXPECT_EQ(dtcp_fcntl(fd, F_GETFL), O_RDWR | O_NONBLOCK);
+	EXPECT_TRUE(Err(dtcp_read(fd, b, sizeof(b)), EAGAIN));
+	EXPECT_TRUE(Err(dtcp_ioctl(fd, 0x1234, &on), ENOTTY));
+	Poll();
+	TcpSeg s = ExpectSeg(ExpectOneTx(), "PA", O(1), P(1));
+	EXPECT_EQ(std::string(s.payload.begin(), s.payload.end()), "xy");
+	// recv with MSG_WAITALL gathers across arrivals.
+	EXPECT_EQ(dtcp_fcntl(fd, F_SETFL, 0), 0);
+	int calls = 0;
+	peer_ = [&] {
+		calls++;
+		Inject(Seg().ack().seq(P(calls)).ack_(O(3)).data(std::string(1, (char)('0' + calls))));
+	};
+	EXPECT_EQ(dtcp_recv(fd, b, 4, MSG_WAITALL), 4);
+	EXPECT_EQ(std::string(b, 4), "1234");
+	EXPECT_EQ(calls, 4);
+	TakeTx();
+}
+
+// Destroying a context closes its sockets without waiting out SO_LINGER.
+TEST_F(Posix, Destroy_NoLingerWait)
+{
+	Start();
+	int fd = AcceptFd(ListenFd());
+	EXPECT_EQ(dtcp_fcntl(fd, F_SETFL, 0), 0);
+	struct linger l = { 1, 30 };
+	EXPECT_EQ(dtcp_setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)), 0);
+	dtcp_posix_destroy(px_);
+	px_ = nullptr;
+	EXPECT_EQ(waits_, 0);
+	Poll();
+	ExpectSeg(ExpectOneTx(), "FA", O(1), P(1));
+}
+
 } // namespace

@@ -61,7 +61,10 @@ struct dtcp_posix_params {
 
 /* NULL with errno ENOMEM or EINVAL. */
 struct dtcp_posix *dtcp_posix_create(const struct dtcp_posix_params *p);
-/* Closes every descriptor still open (SO_LINGER rules apply), then frees. */
+/*
+ * Closes every descriptor still open (SO_LINGER {1, 0} and unread data
+ * send RST; nothing waits for a linger time), then frees.
+ */
 void dtcp_posix_destroy(struct dtcp_posix *px);
 /* The context of the calling thread's calls from now on (NULL: none, EBADF). */
 void dtcp_posix_attach(struct dtcp_posix *px);
