@@ -1522,4 +1522,148 @@ TEST_F(Posix, Destroy_NoLingerWait)
 	ExpectSeg(ExpectOneTx(), "FA", O(1), P(1));
 }
 
+
+// --- a whole transfer: two stacks, both sides on the POSIX layer ---------------------------
+
+// The fixture's worker serves an echo written with epoll and non-blocking
+// sockets; a second worker (198.18.0.1) is its client. Frames go between
+// their in-memory ports. 1 MiB of a pattern goes out and must come back
+// byte for byte, with receive buffers small enough that both sides' reads
+// fall behind (back-pressure, partial writes). Bounded in iterations.
+TEST_F(Posix, Transfer_EchoBetweenTwoStacks_BytesIntact)
+{
+	cfg_.tcp_rcvbuf = 16384;
+	cfg_.tcp_sndbuf = 16384;
+	Start();
+	char err[256] = "";
+	struct dtcp_config ccfg = cfg_;
+	ccfg.addrs_given = false;   // the next address replaces the list
+	ASSERT_EQ(dtcp_config_set(&ccfg, "ip", "address", "198.18.0.1/24", err, sizeof(err)), 0) << err;
+	struct rte_ether_addr mac;
+	memcpy(mac.addr_bytes, kPeerMac.b, 6);
+	struct dtcp_port *cport = dtcp_memport_create(&mac, 1500, pool_, 4096);
+	ASSERT_NE(cport, nullptr);
+	struct dtcp_worker *cw = dtcp_worker_create(&ccfg, cport, 1, now_ns_, err, sizeof(err));
+	ASSERT_NE(cw, nullptr) << err;
+	struct dtcp_posix_params p = {};
+	p.worker = cw;
+	struct dtcp_posix *cpx = dtcp_posix_create(&p);
+	ASSERT_NE(cpx, nullptr);
+
+	// Frames from each port into the other; both workers polled.
+	auto move = [&](struct dtcp_port *from, struct dtcp_port *to) {
+		struct rte_mbuf *m[64];
+		unsigned n;
+		while ((n = dtcp_memport_take(from, m, 64)) > 0)
+			for (unsigned i = 0; i < n; i++) {
+				struct rte_mbuf *flat = rte_pktmbuf_alloc(pool_);
+				Bytes b = MbufBytes(m[i]);
+				rte_pktmbuf_free(m[i]);
+				ASSERT_NE(flat, nullptr);
+				memcpy(rte_pktmbuf_append(flat, (uint16_t)b.size()), b.data(), b.size());
+				ASSERT_EQ(dtcp_memport_inject(to, flat), 0);
+			}
+	};
+	auto step = [&] {
+		now_ns_ += 100000;
+		dtcp_worker_poll(w_, now_ns_);
+		dtcp_worker_poll(cw, now_ns_);
+		move(port_, cport);
+		move(cport, port_);
+	};
+
+	// Server: the fixture's context.
+	int lfd = ListenFd(80);
+	int ep = dtcp_epoll_create1(0);
+	struct epoll_event ev = {};
+	ev.events = EPOLLIN;
+	ev.data.fd = lfd;
+	ASSERT_EQ(dtcp_epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev), 0);
+	int sfd = -1;
+	std::vector<uint8_t> pending;   // read by the server, not yet written back
+
+	// Client: the second context.
+	dtcp_posix_attach(cpx);
+	int cfd = dtcp_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	sockaddr_in srv = Sin(kOurIp, 80);
+	EXPECT_TRUE(Err(dtcp_connect(cfd, Sa(srv), sizeof(srv)), EINPROGRESS));
+	dtcp_posix_attach(px_);
+
+	const Bytes data = Pattern(1 << 20, 11);
+	Bytes back;
+	size_t sent = 0;
+	bool shut = false, eof = false;
+	uint8_t buf[3000];
+	int iter = 0;
+	for (; iter < 200000 && !eof; iter++) {
+		step();
+		// Server side.
+		struct epoll_event out[4];
+		int n = dtcp_epoll_wait(ep, out, 4, 0);
+		for (int i = 0; i < n; i++) {
+			if (out[i].data.fd == lfd) {
+				sfd = dtcp_accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK);
+				ASSERT_GE(sfd, 0);
+				ev.events = EPOLLIN | EPOLLOUT;
+				ev.data.fd = sfd;
+				ASSERT_EQ(dtcp_epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev), 0);
+				continue;
+			}
+			if (!pending.empty()) {
+				ssize_t w = dtcp_write(sfd, pending.data(), pending.size());
+				if (w > 0)
+					pending.erase(pending.begin(), pending.begin() + w);
+			}
+			if (pending.empty() && sfd >= 0) {
+				ssize_t r = dtcp_read(sfd, buf, sizeof(buf));
+				if (r > 0) {
+					pending.assign(buf, buf + r);
+				} else if (r == 0) {
+					EXPECT_EQ(dtcp_close(sfd), 0);
+					sfd = -1;
+				}
+			}
+		}
+		// Client side.
+		dtcp_posix_attach(cpx);
+		if (sent < data.size()) {
+			ssize_t w = dtcp_write(cfd, data.data() + sent, std::min<size_t>(5000, data.size() - sent));
+			if (w > 0)
+				sent += (size_t)w;
+			else
+				EXPECT_EQ(errno, EAGAIN);
+		} else if (!shut) {
+			EXPECT_EQ(dtcp_shutdown(cfd, SHUT_WR), 0);
+			shut = true;
+		}
+		ssize_t r = dtcp_read(cfd, buf, sizeof(buf));
+		if (r > 0)
+			back.insert(back.end(), buf, buf + r);
+		else if (r == 0)
+			eof = true;
+		else
+			EXPECT_EQ(errno, EAGAIN);
+		dtcp_posix_attach(px_);
+	}
+	EXPECT_TRUE(eof) << "after " << iter << " iterations: sent " << sent << ", back " << back.size();
+	EXPECT_EQ(back.size(), data.size());
+	EXPECT_TRUE(back == data) << "the echo differs";
+	EXPECT_GT(Ctr(DTCP_CTR_posix_rcv_paused), 0u) << "the server's reads fell behind";
+	// Both ends closed in order.
+	dtcp_posix_attach(cpx);
+	EXPECT_EQ(dtcp_close(cfd), 0);
+	dtcp_posix_attach(px_);
+	for (int i = 0; i < 100; i++)
+		step();
+	EXPECT_EQ(dtcp_worker_counters(cw)[DTCP_CTR_tcp_reset_rx], 0u);
+	EXPECT_EQ(Ctr(DTCP_CTR_tcp_reset_rx), 0u);
+	dtcp_posix_destroy(cpx);
+	dtcp_worker_poll(cw, now_ns_);
+	move(cport, port_);
+	dtcp_worker_destroy(cw);
+	dtcp_port_destroy(cport);
+	Poll();
+	TakeTx();
+}
+
 } // namespace
