@@ -197,6 +197,15 @@ TEST_F(Posix, Socket_FirstIsThreeLowestFreeReused_BadArgumentsAsLinux)
 TEST_F(Posix, NoContextAttached_EBADF)
 {
 	Start();
+	struct dtcp_posix_params bad = {};
+	errno = 0;
+	EXPECT_EQ(dtcp_posix_create(&bad), nullptr) << "no worker";
+	EXPECT_EQ(errno, EINVAL);
+	EXPECT_EQ(dtcp_posix_create(nullptr), nullptr);
+	bad.worker = w_;
+	bad.max_fds = 1u << 30;
+	EXPECT_EQ(dtcp_posix_create(&bad), nullptr) << "beyond the bound";
+	EXPECT_EQ(errno, EINVAL);
 	dtcp_posix_attach(nullptr);
 	EXPECT_EQ(dtcp_posix_current(), nullptr);
 	EXPECT_TRUE(Err(dtcp_socket(AF_INET, SOCK_STREAM, 0), EBADF));
