@@ -68,6 +68,11 @@ dtcp_tcp_listen(struct dtcp_worker *w, uint32_t addr, uint16_t port,
 							      : w->cfg.tcp_syn_backlog;
 	l->acc_max = opts != NULL && opts->accept_backlog != 0 ? opts->accept_backlog
 								 : w->cfg.tcp_accept_backlog;
+	/* Kept on the listener for each connection to inherit. */
+	l->rcv_buf = w->cfg.tcp_rcvbuf;
+	l->snd_buf = w->cfg.tcp_sndbuf;
+	if (opts != NULL)
+		tcp_conn_opts_apply(w, l, &opts->conn);
 	rc = rte_hash_add_key_data(t->listeners, &k, l);
 	if (rc != 0) {
 		tcp_tcb_release(w, l);
@@ -119,9 +124,65 @@ pick_port(struct dtcp_worker *w, struct dtcp_flow_key *k, uint32_t *hash)
 	return -EADDRNOTAVAIL;
 }
 
+uint32_t
+dtcp_tcp_accept_queued(const struct dtcp_conn *listener)
+{
+	const struct dtcp_tcb *l = (const struct dtcp_tcb *)listener;
+
+	return l->state == DTCP_TCP_LISTEN ? l->acc_count : 0;
+}
+
+static uint32_t
+rcvbuf_cap(uint32_t b)
+{
+	return RTE_MIN(b, 65535u << 14);
+}
+
+void
+tcp_conn_opts_apply(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_conn_opts *o)
+{
+	if (o->sndbuf != 0)
+		c->snd_buf = o->sndbuf;
+	if (o->rcvbuf != 0)
+		c->rcv_buf = rcvbuf_cap(o->rcvbuf);
+	if (o->mss != 0)
+		c->user_mss = RTE_MAX(o->mss, w->cfg.tcp_mss_min);
+	if (o->nodelay != DTCP_OPT_DEFAULT)
+		c->nodelay = o->nodelay == DTCP_OPT_ON;
+	if (o->keepalive != DTCP_OPT_DEFAULT)
+		c->keepalive = o->keepalive == DTCP_OPT_ON;
+	if (o->ka_idle_s != 0)
+		c->ka_idle_s = o->ka_idle_s;
+	if (o->ka_intvl_s != 0)
+		c->ka_intvl_s = o->ka_intvl_s;
+	if (o->ka_cnt != 0)
+		c->ka_cnt = o->ka_cnt;
+}
+
+void
+tcp_conn_inherit(struct dtcp_tcb *c, const struct dtcp_tcb *l)
+{
+	c->snd_buf = l->snd_buf;
+	c->rcv_buf = l->rcv_buf;
+	c->user_mss = l->user_mss;
+	c->nodelay = l->nodelay;
+	c->keepalive = l->keepalive;
+	c->ka_idle_s = l->ka_idle_s;
+	c->ka_intvl_s = l->ka_intvl_s;
+	c->ka_cnt = l->ka_cnt;
+}
+
 int
 dtcp_tcp_connect(struct dtcp_worker *w, uint32_t raddr, uint16_t rport, uint32_t laddr,
 	     uint16_t lport, dtcp_event_fn fn, void *user, struct dtcp_conn **out)
+{
+	return dtcp_tcp_connect_opts(w, raddr, rport, laddr, lport, NULL, fn, user, out);
+}
+
+int
+dtcp_tcp_connect_opts(struct dtcp_worker *w, uint32_t raddr, uint16_t rport, uint32_t laddr,
+		      uint16_t lport, const struct dtcp_conn_opts *opts, dtcp_event_fn fn,
+		      void *user, struct dtcp_conn **out)
 {
 	struct dtcp_flow_key k;
 	struct dtcp_tcb *c;
@@ -164,7 +225,9 @@ dtcp_tcp_connect(struct dtcp_worker *w, uint32_t raddr, uint16_t rport, uint32_t
 	c->ts_ok = w->cfg.tcp_timestamps != 0;
 	c->sack_ok = w->cfg.tcp_sack != 0;
 	c->ws_ok = w->cfg.tcp_window_scale != 0;
-	c->rcv_wscale = c->ws_ok ? w->tcp->rcv_wscale : 0;
+	if (opts != NULL)
+		tcp_conn_opts_apply(w, c, opts);
+	c->rcv_wscale = c->ws_ok ? tcp_wscale_for(c->rcv_buf) : 0;
 	c->peer_mss = 536;
 	c->snd_mss = tcp_mss_for(w, c);
 	c->cc_ops = w->cfg.tcp_cc == DTCP_CC_CUBIC ? &dtcp_cc_cubic_ops : &dtcp_cc_newreno_ops;
@@ -456,6 +519,37 @@ dtcp_conn_set_nodelay(struct dtcp_conn *conn, bool nodelay)
 	tcb(conn)->nodelay = nodelay;
 }
 
+int
+dtcp_conn_set_buffers(struct dtcp_worker *w, struct dtcp_conn *conn, uint32_t sndbuf,
+		      uint32_t rcvbuf)
+{
+	struct dtcp_tcb *c = tcb(conn);
+	uint32_t old = c->rcv_buf;
+
+	if (c->dead)
+		return -EINVAL;
+	if (sndbuf != 0) {
+		c->snd_buf = sndbuf;
+		/* A refused sender hears when the larger buffer has room. */
+		if (c->want_writable && c->snd_q_bytes <= c->snd_buf - c->snd_buf / 4) {
+			c->want_writable = false;
+			tcp_event(w, c, EV_WRITABLE);
+		}
+	}
+	if (rcvbuf == 0)
+		return 0;
+	rcvbuf = rcvbuf_cap(rcvbuf);
+	if (c->state != DTCP_TCP_LISTEN)
+		rcvbuf = RTE_MIN(rcvbuf, c->ws_ok ? 65535u << c->rcv_wscale : 65535u);
+	c->rcv_buf = rcvbuf;
+	/* A larger window is announced at once once there is a peer to tell. */
+	if (rcvbuf > old && tcp_state_synchronized((enum dtcp_tcp_state)c->state)) {
+		c->ack_now = true;
+		tcp_schedule_output(w, c);
+	}
+	return 0;
+}
+
 void
 dtcp_conn_set_handler(struct dtcp_conn *conn, dtcp_event_fn fn, void *user)
 {
@@ -471,7 +565,7 @@ dtcp_conn_set_keepalive(struct dtcp_worker *w, struct dtcp_conn *conn, bool on,
 {
 	struct dtcp_tcb *c = tcb(conn);
 
-	if (c->dead || c->state == DTCP_TCP_LISTEN)
+	if (c->dead)
 		return;
 	c->keepalive = on;
 	if (idle_s != 0)
@@ -526,6 +620,9 @@ dtcp_conn_info(const struct dtcp_conn *conn, struct dtcp_conn_info *o)
 	o->total_retransmits = c->total_retrans;
 	o->send_queued = c->snd_q_bytes;
 	o->soft_error = c->soft_error;
+	o->rcv_mss = c->adv_mss;
+	o->snd_buf = c->snd_buf;
+	o->rcv_buf = c->rcv_buf;
 }
 
 static void

@@ -182,13 +182,18 @@ syn_options(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_seg *s,
 	const struct dtcp_tcp_opts *o = &s->opt;
 
 	c->peer_mss = peer_mss(w, o);
+	/* TCP_MAXSEG bounds what we send too, as Linux's user MSS does. */
+	if (c->user_mss != 0 && c->peer_mss > c->user_mss)
+		c->peer_mss = RTE_MAX(c->user_mss, w->cfg.tcp_mss_min);
 	c->ts_ok = (offered ? c->ts_ok : w->cfg.tcp_timestamps != 0) && o->ts_ok;
 	c->sack_ok = (offered ? c->sack_ok : w->cfg.tcp_sack != 0) && o->sack_ok;
 	c->ws_ok = (offered ? c->ws_ok : w->cfg.tcp_window_scale != 0) && o->ws_ok;
 	if (c->ws_ok) {
 		/* RFC 7323 §2.3: a shift above 14 is taken as 14. */
 		c->snd_wscale = RTE_MIN(o->ws, (uint8_t)14);
-		c->rcv_wscale = w->tcp->rcv_wscale;
+		/* Offered in our SYN already (active open), or chosen for this buffer now. */
+		if (!offered)
+			c->rcv_wscale = tcp_wscale_for(c->rcv_buf);
 	} else {
 		c->snd_wscale = 0;
 		c->rcv_wscale = 0;
@@ -271,12 +276,13 @@ send_cookie(struct dtcp_worker *w, struct dtcp_tcb *l, const struct dtcp_seg *s)
 	tmp.state = DTCP_TCP_SYN_RECEIVED;
 	tmp.iss = tcp_cookie_make(w, &s->key, s->seq, peer_mss(w, o), optbits, &mss);
 	tmp.rcv_nxt = s->seq + 1;
-	tmp.rcv_buf = w->cfg.tcp_rcvbuf;
+	tmp.rcv_buf = l->rcv_buf;
+	tmp.user_mss = l->user_mss;
 	/* Without timestamps there is nowhere to carry window scale or SACK. */
 	tmp.ts_ok = ts;
 	tmp.ws_ok = ts && ws;
 	tmp.sack_ok = ts && sack;
-	tmp.rcv_wscale = tmp.ws_ok ? w->tcp->rcv_wscale : 0;
+	tmp.rcv_wscale = tmp.ws_ok ? tcp_wscale_for(tmp.rcv_buf) : 0;
 	tmp.ts_recent = o->tsval;
 	if (ts) {
 		uint32_t now = tcp_ts_now(w) + tcp_ts_offset(w, &s->key);
@@ -335,17 +341,21 @@ cookie_conn(struct dtcp_worker *w, struct dtcp_tcb *l, const struct dtcp_seg *s,
 		return NULL;
 	}
 	conn_init(w, c, &s->key, hash, s->ack - 1);
+	tcp_conn_inherit(c, l);
 	c->passive = true;
 	c->irs = s->seq - 1;
 	c->rcv_nxt = s->seq;
 	c->snd_una = s->ack;
 	c->peer_mss = mss;
+	if (c->user_mss != 0 && c->peer_mss > c->user_mss)
+		c->peer_mss = RTE_MAX(c->user_mss, w->cfg.tcp_mss_min);
 	c->ts_ok = optbits != TCP_COOKIE_NO_TS && w->cfg.tcp_timestamps;
 	c->sack_ok = c->ts_ok && (optbits & TCP_COOKIE_SACK);
 	c->ws_ok = c->ts_ok && (optbits & 0xf) != TCP_COOKIE_WS_NONE;
 	c->snd_wscale = c->ws_ok ? (optbits & 0xf) : 0;
-	c->rcv_wscale = c->ws_ok ? w->tcp->rcv_wscale : 0;
+	c->rcv_wscale = c->ws_ok ? tcp_wscale_for(c->rcv_buf) : 0;
 	tcp_ts_recent_set(w, c, o->tsval);
+	c->adv_mss = tcp_adv_mss(w, c);
 	c->snd_mss = tcp_mss_for(w, c);
 	c->cc_ops->init(&c->cc, c->snd_mss, w->now_ns);
 	c->snd_wnd = (uint32_t)s->wnd << c->snd_wscale;
@@ -430,6 +440,7 @@ listen_input(struct dtcp_worker *w, struct dtcp_tcb *l, struct rte_mbuf *m, stru
 	if (iss_floor != NULL && !seq_gt(iss, *iss_floor))
 		iss = *iss_floor + 65536 + 2;
 	conn_init(w, c, &s->key, hash, iss);
+	tcp_conn_inherit(c, l);
 	c->passive = true;
 	c->irs = s->seq;
 	c->rcv_nxt = s->seq + 1;

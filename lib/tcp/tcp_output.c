@@ -450,7 +450,8 @@ tcp_send_syn(struct dtcp_worker *w, struct dtcp_tcb *c)
 	struct rte_mbuf *hdr;
 	uint16_t wnd = (uint16_t)RTE_MIN(c->rcv_buf, 65535u);
 
-	n = put_syn_opts(opts, w->tcp->our_mss, c->ts_ok, tcp_ts_now(w) + c->ts_offset,
+	c->adv_mss = tcp_adv_mss(w, c);
+	n = put_syn_opts(opts, c->adv_mss, c->ts_ok, tcp_ts_now(w) + c->ts_offset,
 			 synack ? c->ts_recent : 0, c->sack_ok, c->ws_ok, c->rcv_wscale);
 	hdr = hdr_alloc(w, n);
 	if (hdr == NULL)

@@ -202,6 +202,8 @@ struct dtcp_tcb {
 	uint64_t ts_recent_ns;        /* when TS.Recent was taken (RFC 7323 §5.5) */
 	uint16_t snd_mss;             /* payload per segment, options subtracted */
 	uint16_t peer_mss;
+	uint16_t user_mss;            /* TCP_MAXSEG: announce no more, send no more (0: none) */
+	uint16_t adv_mss;             /* the MSS our SYN or SYN-ACK announced */
 	uint32_t snd_buf, rcv_buf;    /* bytes: send queue limit, receive window */
 	const struct dtcp_cc_ops *cc_ops;
 	struct dtcp_cc cc;             /* cwnd, ssthresh and the algorithm's state */
@@ -362,6 +364,29 @@ struct dtcp_tcp {
 	dtcp_isn_fn isn_fn;
 	void *isn_ctx;
 };
+
+/* RFC 7323 §2.2: the smallest shift that lets a buffer of rcvbuf bytes be advertised. */
+static inline uint8_t
+tcp_wscale_for(uint32_t rcvbuf)
+{
+	uint8_t shift = 0;
+
+	while ((rcvbuf >> shift) > 65535 && shift < 14)
+		shift++;
+	return shift;
+}
+
+/* The MSS our SYN or SYN-ACK announces: the worker's, or less if the application asked. */
+static inline uint16_t
+tcp_adv_mss(const struct dtcp_worker *w, const struct dtcp_tcb *c)
+{
+	return c->user_mss != 0 && c->user_mss < w->tcp->our_mss ? c->user_mss : w->tcp->our_mss;
+}
+
+/* tcp_api.c: per-connection settings (struct dtcp_conn_opts) onto a TCB before its SYN. */
+void tcp_conn_opts_apply(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_conn_opts *o);
+/* A listener's settings onto a connection it spawned, before its SYN-ACK. */
+void tcp_conn_inherit(struct dtcp_tcb *c, const struct dtcp_tcb *l);
 
 /* tcp_table.c: tables, TCBs and TIME-WAIT records. */
 int dtcp_tcp_create(struct dtcp_worker *w, char *err, size_t errlen);

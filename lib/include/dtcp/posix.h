@@ -37,6 +37,13 @@ extern "C" {
 struct dtcp_worker;
 struct dtcp_posix;
 
+/*
+ * Descriptors start here and the lowest free one is handed out, as POSIX
+ * does: 0, 1 and 2 are never dtcp's, so a mix-up with stdio is EBADF, and
+ * a fresh context's first socket is 3 as in a fresh process.
+ */
+#define DTCP_POSIX_FD_BASE 3
+
 struct dtcp_posix_params {
 	struct dtcp_worker *worker;
 	unsigned max_fds;             /* sockets and epoll instances at once; 0: 1024 */
@@ -54,7 +61,10 @@ struct dtcp_posix_params {
 
 /* NULL with errno ENOMEM or EINVAL. */
 struct dtcp_posix *dtcp_posix_create(const struct dtcp_posix_params *p);
-/* Closes every descriptor still open (SO_LINGER rules apply), then frees. */
+/*
+ * Closes every descriptor still open (SO_LINGER {1, 0} and unread data
+ * send RST; nothing waits for a linger time), then frees.
+ */
 void dtcp_posix_destroy(struct dtcp_posix *px);
 /* The context of the calling thread's calls from now on (NULL: none, EBADF). */
 void dtcp_posix_attach(struct dtcp_posix *px);

@@ -72,10 +72,32 @@ struct dtcp_event {
 
 typedef void (*dtcp_event_fn)(struct dtcp_worker *w, const struct dtcp_event *ev);
 
+/* A yes/no setting that may also be left to the configuration. */
+enum dtcp_opt_flag {
+	DTCP_OPT_DEFAULT,             /* the [tcp] section's */
+	DTCP_OPT_OFF,
+	DTCP_OPT_ON,
+};
+
+/*
+ * Settings of one connection (the sockets' options), fixed before its
+ * SYN or SYN-ACK is built: the MSS and window scale we announce follow
+ * from mss and rcvbuf. Zero everywhere takes the configuration's.
+ */
+struct dtcp_conn_opts {
+	uint32_t sndbuf;              /* send queue bytes ([tcp] sndbuf) */
+	uint32_t rcvbuf;              /* receive buffer bytes, up to 65535 << 14 ([tcp] rcvbuf) */
+	uint16_t mss;                 /* announce at most this, and send no larger (TCP_MAXSEG) */
+	uint8_t nodelay;              /* enum dtcp_opt_flag: Nagle off ([tcp] nodelay) */
+	uint8_t keepalive;            /* enum dtcp_opt_flag ([tcp] keepalive) */
+	uint32_t ka_idle_s, ka_intvl_s, ka_cnt; /* [tcp] keepalive_idle_s, _intvl_s, _cnt */
+};
+
 /* Per-listener bounds; 0 takes [tcp] syn_backlog / accept_backlog. */
 struct dtcp_listen_opts {
 	uint32_t syn_backlog;         /* connections in SYN-RECEIVED */
 	uint32_t accept_backlog;      /* established, waiting for dtcp_tcp_accept() */
+	struct dtcp_conn_opts conn;   /* what every connection of the listener starts with */
 };
 
 /*
@@ -98,6 +120,9 @@ int dtcp_tcp_listen(struct dtcp_worker *w, uint32_t addr, uint16_t port,
 struct dtcp_conn *dtcp_tcp_accept(struct dtcp_worker *w, struct dtcp_conn *listener,
 			      dtcp_event_fn fn, void *user);
 
+/* Connections in a listener's accept queue (0 for anything but a listener). */
+uint32_t dtcp_tcp_accept_queued(const struct dtcp_conn *listener);
+
 /*
  * Active open to (raddr, rport). laddr 0 picks the source address for the
  * route; lport 0 picks a free port in [tcp] port_min..port_max.
@@ -108,6 +133,10 @@ struct dtcp_conn *dtcp_tcp_accept(struct dtcp_worker *w, struct dtcp_conn *liste
 int dtcp_tcp_connect(struct dtcp_worker *w, uint32_t raddr, uint16_t rport,
 		 uint32_t laddr, uint16_t lport, dtcp_event_fn fn, void *user,
 		 struct dtcp_conn **out);
+/* The same with the connection's own settings (NULL: the configuration's). */
+int dtcp_tcp_connect_opts(struct dtcp_worker *w, uint32_t raddr, uint16_t rport,
+			  uint32_t laddr, uint16_t lport, const struct dtcp_conn_opts *opts,
+			  dtcp_event_fn fn, void *user, struct dtcp_conn **out);
 
 /*
  * Queue m (a chain of m->pkt_len bytes, any pool) for sending; the stack
@@ -169,10 +198,20 @@ int dtcp_conn_set_cc(struct dtcp_worker *w, struct dtcp_conn *c, const char *nam
 /* Nagle's algorithm (RFC 896) off (true) or on, for one connection (TCP_NODELAY). */
 void dtcp_conn_set_nodelay(struct dtcp_conn *c, bool nodelay);
 
+/*
+ * Send and receive buffers after the fact (SO_SNDBUF, SO_RCVBUF); 0 keeps
+ * one. The window scale was fixed by the SYN, so a receive buffer is held
+ * to what it can advertise (65535 << shift). On a listener: for the
+ * connections it accepts from now on. 0, or -EINVAL once closed.
+ */
+int dtcp_conn_set_buffers(struct dtcp_worker *w, struct dtcp_conn *c, uint32_t sndbuf,
+			  uint32_t rcvbuf);
+
 /* Change where a connection's events go. */
 void dtcp_conn_set_handler(struct dtcp_conn *c, dtcp_event_fn fn, void *user);
 
-/* Keepalive for one connection (RFC 1122 §4.2.3.6); times 0 keep the configured value. */
+/* Keepalive for one connection (RFC 1122 §4.2.3.6); times 0 keep the value it had.
+ * On a listener: for the connections it accepts from now on. */
 void dtcp_conn_set_keepalive(struct dtcp_worker *w, struct dtcp_conn *c, bool on,
 			     uint32_t idle_s, uint32_t intvl_s, uint32_t cnt);
 
@@ -193,6 +232,8 @@ struct dtcp_conn_info {
 	uint64_t total_retransmits;
 	uint32_t send_queued;         /* bytes queued, sent or not, unacknowledged */
 	int soft_error;               /* the last ICMP soft error, -errno, or 0 */
+	uint16_t rcv_mss;             /* the MSS we announced */
+	uint32_t snd_buf, rcv_buf;    /* the buffers' sizes, bytes */
 };
 void dtcp_conn_info(const struct dtcp_conn *c, struct dtcp_conn_info *out);
 
