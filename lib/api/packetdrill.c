@@ -89,7 +89,7 @@ static __thread bool parked_in_call;
 
 static pthread_mutex_t eal_mu = PTHREAD_MUTEX_INITIALIZER;
 static int eal_state;               /* 0 not tried, 1 up, -1 failed */
-static unsigned eal_mem_mb = 256;
+static unsigned eal_mem_mb = 128;
 
 static int
 eal_up(char *err, size_t errlen)
@@ -857,6 +857,10 @@ pd_release(struct pd *pd)
 		dtcp_worker_destroy(pd->w);
 	}
 	dtcp_port_destroy(pd->port);
+	/* Everything is down: a buffer still out is a leak, said where it shows. */
+	if (pd->pool != NULL && rte_mempool_in_use_count(pd->pool) != 0)
+		fprintf(stderr, "dtcp packetdrill: %u mbufs leaked\n",
+			rte_mempool_in_use_count(pd->pool));
 	rte_mempool_free(pd->pool);
 	pthread_cond_destroy(&pd->progress_cv);
 	pthread_cond_destroy(&pd->settle_cv);

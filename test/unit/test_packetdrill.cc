@@ -775,22 +775,46 @@ TEST_F(Packetdrill, Unsupported_AsLinuxAnswers)
 	EXPECT_EQ(errno, EAFNOSUPPORT);
 }
 
-// free() gives everything back but EAL; a second init in the same process
-// has a whole stack again, descriptors from 3.
+// free() gives everything back but EAL (every mbuf back in the pool, or
+// it says how many leaked); a second init in the same process has a whole
+// stack again, descriptors from 3.
 TEST_F(Packetdrill, FreeThenInitAgain)
 {
 	Init(kFlags);
 	EXPECT_EQ(ifc_.socket(u(), AF_INET, SOCK_STREAM, 0), 3);
+	testing::internal::CaptureStderr();
 	ifc_.free(ifc_.userdata);
 	up_ = false;
+	EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
 	for (int round = 0; round < 3; round++) {
 		Init(kFlags);
 		ASSERT_NE(u(), nullptr);
 		int fd = Established();
 		EXPECT_EQ(fd, 4);
+		// Data each way, some of it unread and unacknowledged at free().
+		Send(Data(0, Text("unread")));
+		Receive();
+		Bytes outb = Text("unacked");
+		EXPECT_EQ(ifc_.write(u(), fd, outb.data(), outb.size()), (ssize_t)outb.size());
+		Receive();
+		testing::internal::CaptureStderr();
 		ifc_.free(ifc_.userdata);
 		up_ = false;
+		EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
 	}
+}
+
+// A blocking call in packetdrill's main thread that nothing can complete
+// (no timer, no timeout, nobody else to send a packet) ends the process
+// with a message: packetdrill's way of failing, never a hang.
+TEST_F(Packetdrill, MainThreadBlockingForever_ExitsWithAMessage)
+{
+	GTEST_FLAG_SET(death_test_style, "threadsafe");
+	EXPECT_EXIT({
+		Init(kFlags);
+		int lfd = Listen();
+		ifc_.accept(u(), lfd, nullptr, nullptr);
+	}, testing::ExitedWithCode(1), "can never return");
 }
 
 }  // namespace
