@@ -154,6 +154,9 @@ pd_defaults(struct pd *pd)
 	c->tcp_mbufs_max = 4096;
 	c->tcp_ooo_conns = 1024;
 	c->tcp_sack_conns = 1024;
+	/* Window scale 8 in our SYN-ACK, as recent Linux announces and the
+	 * scripts written against it expect: 12 MiB takes 8 bits of shift. */
+	c->tcp_rcvbuf = 12u << 20;
 	pd->step_ns = 1000;
 	pd->bound_ns = 300ull * 1000000000;
 }

@@ -406,7 +406,7 @@ TEST_F(Packetdrill, PassiveOpen_SynAckOptions_AcceptGivesPeer)
 	EXPECT_TRUE(sa.sack_ok);
 	EXPECT_TRUE(sa.ts);
 	EXPECT_EQ(sa.tsecr, 100u);
-	EXPECT_EQ(sa.wscale, 3);       // 256 KiB of receive buffer in 16 bits
+	EXPECT_EQ(sa.wscale, 8);       // 12 MiB of receive buffer in 16 bits, as Linux's 8
 	EXPECT_TRUE(sa.data.empty());
 	// Sent at once: no time passed but the clock's own steps.
 	EXPECT_GE(sa.time_us, t0);
@@ -469,7 +469,7 @@ TEST_F(Packetdrill, Established_DataBothWays)
 	EXPECT_EQ(d.seq, iss_ + 1);
 	EXPECT_EQ(d.ack, irs_ + 1 + in.size());
 	EXPECT_EQ(d.data, outb);
-	EXPECT_EQ(d.win, 262144 >> 3);  // the whole buffer again, scaled by 3
+	EXPECT_EQ(d.win, (12 << 20) >> 8);  // the whole buffer again, scaled by 8
 	EXPECT_LT(d.time_us - t1, 10);
 }
 
@@ -620,7 +620,7 @@ TEST_F(Packetdrill, ActiveOpen_NonBlockingConnect)
 	EXPECT_EQ(syn.mss, 1460);
 	EXPECT_TRUE(syn.sack_ok);
 	EXPECT_TRUE(syn.ts);
-	EXPECT_EQ(syn.wscale, 3);
+	EXPECT_EQ(syn.wscale, 8);
 
 	Seg sa;
 	sa.sport = 9000;
