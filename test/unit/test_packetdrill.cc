@@ -497,6 +497,63 @@ TEST_F(Packetdrill, Retransmission_AtRtoOnTheVirtualClock)
 	EXPECT_EQ(Now() - again.time_us < 100, true);
 }
 
+// Before any RTT sample the RTO is rto_init_ms, 1 s: the SYN-ACK of an
+// unanswered SYN goes again at +1 s, then at +2 s more (backed off).
+TEST_F(Packetdrill, SynAckResent_AtTheInitialRto)
+{
+	Init(kFlags);
+	Listen();
+	Seg syn;
+	syn.seq = irs_;
+	syn.flags = kSyn;
+	syn.opts = SynOpts(100);
+	Send(syn);
+	Out first = Receive();
+	Out again = Receive();
+	EXPECT_EQ(again.flags, kSyn | kAck);
+	EXPECT_EQ(again.seq, first.seq);
+	EXPECT_GE(again.time_us - first.time_us, 1000000);
+	EXPECT_LE(again.time_us - first.time_us, 1001000);
+	Out third = Receive();
+	EXPECT_GE(third.time_us - again.time_us, 1999000);
+	EXPECT_LE(third.time_us - again.time_us, 2001000);
+}
+
+// The initial window is ten segments (RFC 6928): 10 x 1448 bytes (MSS
+// 1460 less the timestamps) leave at once, the rest waits for an ACK; the
+// next thing sent is a tail loss probe at 2 SRTT (RFC 8985: new data,
+// the eleventh segment), and then the first segment again, an RTO later.
+TEST_F(Packetdrill, InitialWindow_TenSegments)
+{
+	Init(kFlags);
+	int fd = Established(10000);
+	Bytes big(20000);
+	for (size_t i = 0; i < big.size(); i++)
+		big[i] = (uint8_t)(i * 7 + 3);
+	long long t0 = Now();
+	ASSERT_EQ(ifc_.write(u(), fd, big.data(), big.size()), (ssize_t)big.size());
+	uint32_t next = iss_ + 1;
+	for (int i = 0; i < 10; i++) {
+		Out d = Receive();
+		EXPECT_EQ(d.seq, next) << "segment " << i;
+		EXPECT_EQ(d.data.size(), 1448u) << "segment " << i;
+		EXPECT_EQ(d.data, Bytes(big.begin() + (d.seq - iss_ - 1),
+					big.begin() + (d.seq - iss_ - 1) + d.data.size()));
+		EXPECT_LT(d.time_us - t0, 10);
+		next += (uint32_t)d.data.size();
+	}
+	Out tlp = Receive();
+	EXPECT_EQ(tlp.seq, next);
+	EXPECT_EQ(tlp.data.size(), 1448u);
+	EXPECT_GE(tlp.time_us - t0, 20000);  // SRTT 10 ms
+	EXPECT_LT(tlp.time_us - t0, 22000);
+	Out rto = Receive();
+	EXPECT_EQ(rto.seq, iss_ + 1);
+	EXPECT_EQ(rto.data.size(), 1448u);
+	EXPECT_GE(rto.time_us - tlp.time_us, 200000);
+	EXPECT_LE(rto.time_us - tlp.time_us, 201000);
+}
+
 // Blocking calls run in a second thread, as packetdrill's syscall thread
 // runs them: asleep until a packet injected by the main thread wakes them.
 TEST_F(Packetdrill, BlockingAcceptAndRead_WokenByInjectedPackets)
