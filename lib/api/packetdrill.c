@@ -430,7 +430,8 @@ main_wait(struct pd *pd, uint64_t deadline)
 			(unsigned long long)(pd->bound_ns / 1000000));
 		exit(EXIT_FAILURE);
 	}
-	advance_to(pd, t);
+	/* Always forward: the caller asks again until its condition or deadline. */
+	advance_to(pd, RTE_MAX(t, pd->now_ns + 1));
 }
 
 /* The POSIX layer's wait: park until progress, or pass time in the main thread. */
