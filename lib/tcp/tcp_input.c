@@ -153,6 +153,15 @@ peer_mss(struct dtcp_worker *w, const struct dtcp_tcp_opts *o)
 	return mss;
 }
 
+/* TCP_MAXSEG (user_mss) bounds what we send as well as what we announce, as Linux's does. */
+static uint16_t
+user_mss_clamp(const struct dtcp_worker *w, const struct dtcp_tcb *c, uint16_t mss)
+{
+	if (c->user_mss != 0 && mss > c->user_mss)
+		return RTE_MAX(c->user_mss, w->cfg.tcp_mss_min);
+	return mss;
+}
+
 /* What every new TCB starts with, whichever way it opens. */
 static void
 conn_init(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_flow_key *k,
@@ -181,10 +190,7 @@ syn_options(struct dtcp_worker *w, struct dtcp_tcb *c, const struct dtcp_seg *s,
 {
 	const struct dtcp_tcp_opts *o = &s->opt;
 
-	c->peer_mss = peer_mss(w, o);
-	/* TCP_MAXSEG bounds what we send too, as Linux's user MSS does. */
-	if (c->user_mss != 0 && c->peer_mss > c->user_mss)
-		c->peer_mss = RTE_MAX(c->user_mss, w->cfg.tcp_mss_min);
+	c->peer_mss = user_mss_clamp(w, c, peer_mss(w, o));
 	c->ts_ok = (offered ? c->ts_ok : w->cfg.tcp_timestamps != 0) && o->ts_ok;
 	c->sack_ok = (offered ? c->sack_ok : w->cfg.tcp_sack != 0) && o->sack_ok;
 	c->ws_ok = (offered ? c->ws_ok : w->cfg.tcp_window_scale != 0) && o->ws_ok;
@@ -346,9 +352,7 @@ cookie_conn(struct dtcp_worker *w, struct dtcp_tcb *l, const struct dtcp_seg *s,
 	c->irs = s->seq - 1;
 	c->rcv_nxt = s->seq;
 	c->snd_una = s->ack;
-	c->peer_mss = mss;
-	if (c->user_mss != 0 && c->peer_mss > c->user_mss)
-		c->peer_mss = RTE_MAX(c->user_mss, w->cfg.tcp_mss_min);
+	c->peer_mss = user_mss_clamp(w, c, mss);
 	c->ts_ok = optbits != TCP_COOKIE_NO_TS && w->cfg.tcp_timestamps;
 	c->sack_ok = c->ts_ok && (optbits & TCP_COOKIE_SACK);
 	c->ws_ok = c->ts_ok && (optbits & 0xf) != TCP_COOKIE_WS_NONE;
