@@ -656,6 +656,120 @@ TEST_F(Packetdrill, DelayedAck_FortyMillisecondsAfterQuickAcks)
 	EXPECT_EQ(ifc_.read(u(), fd, buf, sizeof(buf)), (ssize_t)off);
 }
 
+// A blocking write larger than the send buffer, in the second thread:
+// it sends what fits, parks, and each ACK the main thread injects lets it
+// go on, until every byte has left in order and write() returns them all.
+TEST_F(Packetdrill, BlockingWrite_AcksLetItFinish)
+{
+	Init("local=198.18.0.2/24 gateway=198.18.0.1 tcp.sndbuf=4096");
+	int fd = Established(10000);
+	Bytes big(20000);
+	for (size_t i = 0; i < big.size(); i++)
+		big[i] = (uint8_t)(i * 13 + 1);
+	std::atomic<pid_t> tid{0};
+	std::atomic<int> stage{0};
+	auto blocked = Spawn([this, fd, &big, &tid, &stage]() {
+		tid = (pid_t)syscall(SYS_gettid);
+		stage = 1;
+		ssize_t n = ifc_.write(u(), fd, big.data(), big.size());
+		stage = 2;
+		return n;
+	});
+	ASSERT_TRUE(Asleep(tid, stage, 1));
+	Bytes got;
+	for (int i = 0; i < 200 && got.size() < big.size(); i++) {
+		Out d = Receive();
+		if (d.data.empty())
+			break;
+		ASSERT_EQ(d.seq, iss_ + 1 + got.size()) << "segment " << i;
+		got.insert(got.end(), d.data.begin(), d.data.end());
+		Seg ack;
+		ack.seq = irs_ + 1;
+		ack.ack = d.seq + (uint32_t)d.data.size();
+		ack.flags = kAck;
+		ack.win = 1000;
+		ack.opts = TsOpts(300 + i, d.tsval);
+		Send(ack);
+	}
+	ASSERT_EQ(blocked.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+	EXPECT_EQ(blocked.get(), (ssize_t)big.size());
+	EXPECT_EQ(got, big);
+}
+
+// epoll through the interface: a listener becomes readable with the
+// handshake, the connection with data.
+TEST_F(Packetdrill, Epoll_ListenerAndConnectionReadable)
+{
+	Init(kFlags);
+	int lfd = Listen();
+	int ep = ifc_.epoll_create(u(), 1);
+	ASSERT_GE(ep, 0) << strerror(errno);
+	struct epoll_event ev = {};
+	ev.events = EPOLLIN;
+	ev.data.u32 = 77;
+	ASSERT_EQ(ifc_.epoll_ctl(u(), ep, EPOLL_CTL_ADD, lfd, &ev), 0);
+	struct epoll_event out[4];
+	EXPECT_EQ(ifc_.epoll_wait(u(), ep, out, 4, 0), 0);
+	Handshake();
+	ASSERT_EQ(ifc_.epoll_wait(u(), ep, out, 4, 0), 1);
+	EXPECT_EQ(out[0].data.u32, 77u);
+	EXPECT_EQ(out[0].events, (uint32_t)EPOLLIN);
+	int fd = ifc_.accept(u(), lfd, nullptr, nullptr);
+	ASSERT_EQ(fd, 5);
+	ev.data.u32 = 88;
+	ASSERT_EQ(ifc_.epoll_ctl(u(), ep, EPOLL_CTL_ADD, fd, &ev), 0);
+	EXPECT_EQ(ifc_.epoll_wait(u(), ep, out, 4, 0), 0);
+	Send(Data(0, Text("ping")));
+	ASSERT_EQ(ifc_.epoll_wait(u(), ep, out, 4, 0), 1);
+	EXPECT_EQ(out[0].data.u32, 88u);
+}
+
+// The calls that take messages and addresses, as Linux answers them for TCP.
+TEST_F(Packetdrill, MsgAndAddressCalls_MappedAsLinux)
+{
+	Init(kFlags);
+	int fd = Established();
+	Send(Data(0, Text("abcdefgh")));
+	Receive();                      // its ACK
+
+	char a[3], b[8];
+	struct iovec iov[2] = { { a, sizeof(a) }, { b, sizeof(b) } };
+	struct msghdr msg = {};
+	msg.msg_iov = iov;
+	msg.msg_iovlen = 2;
+	msg.msg_controllen = 99;
+	EXPECT_EQ(ifc_.recvmsg(u(), fd, &msg, 0), 8);
+	EXPECT_EQ(std::string(a, 3) + std::string(b, 5), "abcdefgh");
+	EXPECT_EQ(msg.msg_controllen, 0u);
+
+	Send(Data(8, Text("xyz")));
+	Receive();
+	char c[8];
+	struct sockaddr_in from;
+	socklen_t fromlen = sizeof(from);
+	EXPECT_EQ(ifc_.recvfrom(u(), fd, c, sizeof(c), MSG_PEEK, (struct sockaddr *)&from,
+				&fromlen), 3);
+	EXPECT_EQ(fromlen, 0u);
+	EXPECT_EQ(ifc_.recv(u(), fd, c, sizeof(c), 0), 3);
+	EXPECT_EQ(std::string(c, 3), "xyz");
+
+	struct iovec wv[2] = { { (void *)"12", 2 }, { (void *)"345", 3 } };
+	struct msghdr wm = {};
+	wm.msg_iov = wv;
+	wm.msg_iovlen = 2;
+	EXPECT_EQ(ifc_.sendmsg(u(), fd, &wm, 0), 5);
+	Out d = Receive();
+	EXPECT_EQ(d.data, Text("12345"));
+	Seg ack = Data(11, Bytes(), kAck);  // acknowledged, or Nagle holds the next
+	ack.ack = d.seq + 5;
+	Send(ack);
+	struct sockaddr_in to = Addr(Ip(198, 18, 9, 9), 1);
+	EXPECT_EQ(ifc_.sendto(u(), fd, "67", 2, 0, (struct sockaddr *)&to, sizeof(to)), 2);
+	Out e = Receive();
+	EXPECT_EQ(e.data, Text("67"));
+	EXPECT_EQ(e.dst, kRemote);      // the connection's peer, not the address given
+}
+
 TEST_F(Packetdrill, ActiveOpen_NonBlockingConnect)
 {
 	Init(kFlags);
