@@ -386,6 +386,10 @@ TEST_F(Packetdrill, Init_FillsEveryMember)
 	for (size_t i = 1; i < sizeof(ifc_) / sizeof(void *); i++)
 		EXPECT_NE(slot[i], (void *)0xa5a5a5a5a5a5a5a5ull) << "member " << i;
 	EXPECT_EQ(sizeof(ifc_), 33 * sizeof(void *));   // userdata and 32 functions
+	// The object exports its init alone: dtcp's own names stay inside it.
+	EXPECT_EQ(dlsym(handle_, "dtcp_socket"), nullptr);
+	EXPECT_EQ(dlsym(handle_, "dtcp_worker_create"), nullptr);
+	EXPECT_EQ(dlsym(handle_, "dtcp_l3port_create"), nullptr);
 }
 
 TEST_F(Packetdrill, PassiveOpen_SynAckOptions_AcceptGivesPeer)
