@@ -94,21 +94,26 @@ static unsigned eal_mem_mb = 128;
 static int
 eal_up(char *err, size_t errlen)
 {
-	char mem[16];
+	char mem[16], lcore[16];
 	const char *args[] = {
 		"dtcp_packetdrill", "--no-huge", "-m", mem, "--no-shconf", "--no-pci",
 		"--no-telemetry", "--log-level=lib.*:error", "--log-level=user1:warning",
-		"-l", "0",
+		"-l", lcore,
 	};
 	cpu_set_t cpus;
 	bool have_cpus;
+	int cpu = 0;
 
 	pthread_mutex_lock(&eal_mu);
 	if (eal_state == 0) {
 		snprintf(mem, sizeof(mem), "%u", eal_mem_mb);
-		/* EAL pins the calling thread to its lcore; packetdrill's main
-		 * thread keeps the CPUs it had. */
+		/* EAL pins the calling thread to its lcore, which must be one of
+		 * the CPUs the process may use; afterwards packetdrill's main
+		 * thread gets back all the CPUs it had. */
 		have_cpus = pthread_getaffinity_np(pthread_self(), sizeof(cpus), &cpus) == 0;
+		while (have_cpus && cpu < CPU_SETSIZE - 1 && !CPU_ISSET(cpu, &cpus))
+			cpu++;
+		snprintf(lcore, sizeof(lcore), "%d", cpu);
 		if (rte_eal_init((int)RTE_DIM(args), (char **)(uintptr_t)args) >= 0 ||
 		    rte_errno == EALREADY) {
 			eal_state = 1;
