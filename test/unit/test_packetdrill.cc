@@ -822,6 +822,48 @@ TEST_F(Packetdrill, ActiveOpen_NonBlockingConnect)
 	EXPECT_EQ(p.revents, POLLOUT);
 }
 
+// A blocking connect in the second thread: the SYN goes out, the call
+// parks, and the SYN-ACK the main thread injects completes it; the ACK of
+// the handshake is the next packet, sent when the SYN-ACK arrived.
+TEST_F(Packetdrill, BlockingConnect_CompletedBySynAck)
+{
+	Init(kFlags);
+	int fd = ifc_.socket(u(), AF_INET, SOCK_STREAM, IPPROTO_TCP);
+	ASSERT_EQ(fd, 3);
+	std::atomic<pid_t> tid{0};
+	std::atomic<int> stage{0};
+	auto blocked = Spawn([this, fd, &tid, &stage]() {
+		tid = (pid_t)syscall(SYS_gettid);
+		stage = 1;
+		struct sockaddr_in a = Addr(kRemote, 9000);
+		int rc = ifc_.connect(u(), fd, (struct sockaddr *)&a, sizeof(a));
+		stage = 2;
+		return std::make_pair(rc, rc == 0 ? 0 : errno);
+	});
+	ASSERT_TRUE(Asleep(tid, stage, 1));
+	Out syn = Receive();
+	EXPECT_EQ(syn.flags, kSyn);
+	EXPECT_EQ(stage.load(), 1);
+	EXPECT_EQ(ifc_.usleep(u(), 5000), 0);
+	Seg sa;
+	sa.sport = 9000;
+	sa.dport = syn.sport;
+	sa.seq = 7000;
+	sa.ack = syn.seq + 1;
+	sa.flags = kSyn | kAck;
+	sa.opts = SynOpts(300);
+	Put32(&sa.opts[12], syn.tsval);
+	long long t = Now();
+	Send(sa);
+	ASSERT_EQ(blocked.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+	auto r = blocked.get();
+	EXPECT_EQ(r.first, 0) << strerror(r.second);
+	Out ack = Receive();
+	EXPECT_EQ(ack.flags, kAck);
+	EXPECT_EQ(ack.ack, 7001u);
+	EXPECT_LT(ack.time_us - t, 10);
+}
+
 TEST_F(Packetdrill, Close_SendsFin)
 {
 	Init(kFlags);
