@@ -109,6 +109,44 @@ void dtcp_memport_set_offloads(struct dtcp_port *p, uint64_t tx_offloads,
 			       uint64_t rx_offloads, uint16_t tx_seg_max,
 			       uint16_t tx_mtu_seg_max);
 
+/*
+ * L3 port, for harnesses that speak IP without a link layer (packetdrill):
+ * an injected IP packet reaches the worker behind an Ethernet header from
+ * peer; of what the worker sends, IPv4 packets are kept for the harness
+ * without their Ethernet header, stamped with the port's clock, ARP
+ * requests are answered at once with peer as the MAC of any target
+ * (gratuitous ones excepted), and anything else is dropped, counted.
+ * Both queues hold capacity frames; a full TX queue refuses like a NIC's.
+ * The port offers no offloads: frames come out whole, checksums done.
+ */
+struct dtcp_l3port_stats {
+	uint64_t rx_injected;         /* packets queued for the worker */
+	uint64_t rx_refused_bad;      /* refused: not IPv4/IPv6, empty or longer than the MTU */
+	uint64_t rx_refused_nombuf;   /* refused: the mbuf pool was empty */
+	uint64_t rx_refused_full;     /* refused: the queue to the worker was full */
+	uint64_t tx_taken;            /* IPv4 packets handed to the harness */
+	uint64_t tx_too_big;          /* dropped: longer than the harness's buffer */
+	uint64_t tx_not_ip;           /* frames dropped: neither IPv4 nor an ARP request */
+	uint64_t arp_answered;        /* ARP requests answered */
+	uint64_t arp_refused;         /* ARP requests unanswered: no mbuf or queue full */
+};
+struct dtcp_port *dtcp_l3port_create(const struct rte_ether_addr *mac,
+				     const struct rte_ether_addr *peer, uint16_t mtu,
+				     struct rte_mempool *pool, unsigned capacity);
+/* The time stamped on frames the worker sends from now on. */
+void dtcp_l3port_set_clock(struct dtcp_port *p, uint64_t now_ns);
+/* One IP packet (version 4 or 6) of len bytes, copied: 0, -EINVAL, -EMSGSIZE, -ENOMEM or -ENOBUFS. */
+int dtcp_l3port_inject_ip(struct dtcp_port *p, const void *ip, size_t len);
+/*
+ * The oldest IPv4 packet sent, copied into buf (*len bytes) with its stamp:
+ * 1, 0 when none is waiting, -EMSGSIZE when it was longer than cap (dropped).
+ */
+int dtcp_l3port_take_ip(struct dtcp_port *p, void *buf, size_t cap, size_t *len,
+			uint64_t *time_ns);
+unsigned dtcp_l3port_pending_rx(const struct dtcp_port *p);
+unsigned dtcp_l3port_pending_tx(const struct dtcp_port *p);
+void dtcp_l3port_stats(const struct dtcp_port *p, struct dtcp_l3port_stats *out);
+
 #ifdef __cplusplus
 }
 #endif
