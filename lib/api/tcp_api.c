@@ -41,8 +41,8 @@ tcb(struct dtcp_conn *c)
 
 int
 dtcp_tcp_listen(struct dtcp_worker *w, uint32_t addr, uint16_t port,
-	    const struct dtcp_listen_opts *opts, dtcp_event_fn fn, void *user,
-	    struct dtcp_conn **out)
+		const struct dtcp_listen_opts *opts, dtcp_event_fn fn, void *user,
+		struct dtcp_conn **out)
 {
 	struct dtcp_listen_key k = { .addr = addr, .port = port, .zero = 0 };
 	struct dtcp_tcp *t = w->tcp;
@@ -174,7 +174,7 @@ tcp_conn_inherit(struct dtcp_tcb *c, const struct dtcp_tcb *l)
 
 int
 dtcp_tcp_connect(struct dtcp_worker *w, uint32_t raddr, uint16_t rport, uint32_t laddr,
-	     uint16_t lport, dtcp_event_fn fn, void *user, struct dtcp_conn **out)
+		 uint16_t lport, dtcp_event_fn fn, void *user, struct dtcp_conn **out)
 {
 	return dtcp_tcp_connect_opts(w, raddr, rport, laddr, lport, NULL, fn, user, out);
 }

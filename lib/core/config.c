@@ -55,6 +55,7 @@ dtcp_config_defaults(struct dtcp_config *cfg)
 	cfg->tcp_ooo_segs = 32;
 	cfg->tcp_sack_conns = 4096;
 	cfg->tcp_tlp = 1;
+	cfg->tcp_tlp_min_ms = 10;
 	cfg->tcp_rcv_sws = 1;
 	cfg->tcp_sndbuf = 262144;
 	cfg->tcp_rcvbuf = 262144;
@@ -137,6 +138,7 @@ static const struct key keys[] = {
 	{ "tcp", "ooo_segs",    K_U16, F(tcp_ooo_segs), 1, DTCP_OOO_MAX },
 	{ "tcp", "sack_conns",  K_U32, F(tcp_sack_conns), 0, 1u << 24 },
 	{ "tcp", "tlp",         K_U8,  F(tcp_tlp), 0, 1 },
+	{ "tcp", "tlp_min_ms",  K_U16, F(tcp_tlp_min_ms), 0, 1000 },
 	{ "tcp", "rcv_sws",     K_U8,  F(tcp_rcv_sws), 0, 1 },
 	{ "tcp", "sndbuf",      K_U32, F(tcp_sndbuf), 2048, 1u << 30 },
 	{ "tcp", "rcvbuf",      K_U32, F(tcp_rcvbuf), 2048, 1u << 30 },

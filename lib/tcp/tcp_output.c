@@ -548,11 +548,15 @@ tcp_rtx_arm(struct dtcp_worker *w, struct dtcp_tcb *c)
 	c->tlp_armed = false;
 	if (tlp_may(w, c)) {
 		/* §7.2: PTO = 2 SRTT, plus the peer's worst delayed ACK when one
-		 * segment is all that is in flight; never later than the RTO. */
+		 * segment is all that is in flight; never later than the RTO.
+		 * On a round trip of microseconds 2 SRTT is less than the
+		 * peer's scheduling jitter, and every probe would be spurious:
+		 * [tcp] tlp_min_ms is a floor (Linux adds 2 ms to 2 SRTT). */
 		uint64_t pto_ns = 2ull * c->srtt_us * 1000;
 
 		if (c->snd_max - c->snd_una <= c->snd_mss)
 			pto_ns += 200000000ull;
+		pto_ns = RTE_MAX(pto_ns, (uint64_t)w->cfg.tcp_tlp_min_ms * 1000000);
 		if (pto_ns < rto_ns) {
 			c->tlp_armed = true;
 			rto_ns = pto_ns;

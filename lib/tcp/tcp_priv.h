@@ -357,7 +357,6 @@ struct dtcp_tcp {
 	uint32_t mbufs_held;          /* in send and receive queues, against [tcp] mbufs_max */
 	uint16_t port_next;
 	uint16_t our_mss;             /* the MSS we announce */
-	uint8_t rcv_wscale;           /* the shift we offer */
 	bool delivering;
 	uint8_t secret[16];
 	bool secret_fixed;

@@ -108,11 +108,6 @@ dtcp_tcp_create(struct dtcp_worker *w, char *err, size_t errlen)
 
 	mss = cfg->tcp_mss != 0 ? cfg->tcp_mss : (uint16_t)(w->mtu - 40);
 	t->our_mss = RTE_MIN(mss, (uint16_t)(w->mtu - 40));
-	/* RFC 7323 §2.2: the smallest shift that lets the buffer be advertised. */
-	t->rcv_wscale = 0;
-	if (cfg->tcp_window_scale)
-		while ((cfg->tcp_rcvbuf >> t->rcv_wscale) > 65535 && t->rcv_wscale < 14)
-			t->rcv_wscale++;
 	t->port_next = (uint16_t)(w->id * 7919);
 	return 0;
 nomem:

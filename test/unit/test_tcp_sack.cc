@@ -457,4 +457,25 @@ TEST_F(TcpSackSnd, TailLost_ProbeAfterTwoSrttThenRecovery)
 	EXPECT_EQ(CtrSinceMark(DTCP_CTR_tcp_rto), 0u);
 }
 
+// [tcp] tlp_min_ms: on a short round trip the probe waits for the floor,
+// not 2 SRTT, so that the peer's scheduling jitter does not make every
+// probe spurious; still before the timeout.
+TEST_F(TcpSackSnd, TailLost_ProbeNotBeforeTheFloor)
+{
+	cfg_.tcp_tlp_min_ms = 100;
+	Start();
+	ASSERT_NO_FATAL_FAILURE(Open(10));
+	SendInitialWindow(10);
+	Inject(AckOf(5 * S));
+	ExpectNoTx();
+	ASSERT_LT(2 * Info().srtt_us / 1000 + 1, 100u) << "the floor is what binds";
+	ASSERT_LT(101u, Info().rto_ms) << "the probe comes before the timeout";
+	Advance(99);
+	ExpectNoTx();
+	Advance(2);
+	ExpectSegs({ 9 * S }, "the probe: the last segment again");
+	EXPECT_EQ(CtrSinceMark(DTCP_CTR_tcp_tlp_probe), 1u);
+	EXPECT_EQ(CtrSinceMark(DTCP_CTR_tcp_rto), 0u);
+}
+
 } // namespace

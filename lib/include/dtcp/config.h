@@ -95,6 +95,7 @@ struct dtcp_config {
 	uint16_t tcp_ooo_segs;        /* ooo_segs: out-of-order segments held per connection (<= DTCP_OOO_MAX) */
 	uint32_t tcp_sack_conns;      /* sack_conns: connections with a SACK scoreboard at once, per worker (0: none) */
 	uint8_t tcp_tlp;              /* tlp: tail loss probes (RFC 8985 §7) with SACK (0/1) */
+	uint16_t tcp_tlp_min_ms;      /* tlp_min_ms: the probe timeout's floor */
 	uint8_t tcp_rcv_sws;          /* rcv_sws: receiver silly window avoidance (RFC 9293 §3.8.6.2.2) (0/1) */
 	uint32_t tcp_sndbuf;          /* sndbuf: send buffer bytes per connection */
 	uint32_t tcp_rcvbuf;          /* rcvbuf: receive window bytes per connection */

@@ -108,8 +108,8 @@ struct dtcp_listen_opts {
  * (addr is not ours), -EADDRINUSE, -ENOSPC (listen table full), -ENOBUFS.
  */
 int dtcp_tcp_listen(struct dtcp_worker *w, uint32_t addr, uint16_t port,
-		const struct dtcp_listen_opts *opts, dtcp_event_fn fn, void *user,
-		struct dtcp_conn **out);
+		    const struct dtcp_listen_opts *opts, dtcp_event_fn fn, void *user,
+		    struct dtcp_conn **out);
 
 /*
  * Take the oldest established connection from a listener's accept queue,
@@ -118,7 +118,7 @@ int dtcp_tcp_listen(struct dtcp_worker *w, uint32_t addr, uint16_t port,
  * delivered after the current event function returns.
  */
 struct dtcp_conn *dtcp_tcp_accept(struct dtcp_worker *w, struct dtcp_conn *listener,
-			      dtcp_event_fn fn, void *user);
+				  dtcp_event_fn fn, void *user);
 
 /* Connections in a listener's accept queue (0 for anything but a listener). */
 uint32_t dtcp_tcp_accept_queued(const struct dtcp_conn *listener);
@@ -131,8 +131,8 @@ uint32_t dtcp_tcp_accept_queued(const struct dtcp_conn *listener);
  * (the 4-tuple is taken), -ENOBUFS (connection table full).
  */
 int dtcp_tcp_connect(struct dtcp_worker *w, uint32_t raddr, uint16_t rport,
-		 uint32_t laddr, uint16_t lport, dtcp_event_fn fn, void *user,
-		 struct dtcp_conn **out);
+		     uint32_t laddr, uint16_t lport, dtcp_event_fn fn, void *user,
+		     struct dtcp_conn **out);
 /* The same with the connection's own settings (NULL: the configuration's). */
 int dtcp_tcp_connect_opts(struct dtcp_worker *w, uint32_t raddr, uint16_t rport,
 			  uint32_t laddr, uint16_t lport, const struct dtcp_conn_opts *opts,
@@ -154,7 +154,7 @@ int dtcp_tcp_send(struct dtcp_worker *w, struct dtcp_conn *c, struct rte_mbuf *m
  * than len: DTCP_EV_WRITABLE follows), or -EPIPE, -ENOTCONN.
  */
 int dtcp_tcp_send_copy(struct dtcp_worker *w, struct dtcp_conn *c, const void *buf,
-		   uint32_t len);
+		       uint32_t len);
 
 /*
  * Hold (true) or release (false) DTCP_EV_DATA for a connection: the
