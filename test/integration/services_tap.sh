@@ -173,16 +173,7 @@ except ConnectionRefusedError:
 PY
 
 # SIGINT, as from a terminal: the exit path runs the final report.
-kill -INT "$DTCP_PID"
-for i in $(seq 100); do
-	kill -0 "$DTCP_PID" 2>/dev/null || break
-	sleep 0.1
-done
-kill -0 "$DTCP_PID" 2>/dev/null && fail "dtcp-services still running 10 s after SIGINT"
-rc=0
-wait "$DTCP_PID" || rc=$?
-DTCP_PID=
-[ "$rc" -eq 0 ] || fail "dtcp-services exited with $rc"
+stop_on_sigint dtcp-services
 
 python3 - "$log" <<'PY' || fail "final report"
 import re, sys

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # 64 MiB each way between the kernel and dtcp's echo service over net_tap
 # inside a private namespace, with 2 % of the frames lost in each direction
-# by nftables on the kernel side. The client sends random bytes, half-closes
-# and reads the echo to EOF: the same count and SHA-256 must come back within
-# a time limit, and both sides must have retransmitted. Then dtcp-services
+# by nftables on the kernel side. The client (echo_stream, lib-netns.sh)
+# sends a seeded random pattern, half-closes and reads the echo to EOF: the
+# same count and SHA-256 must come back within a time limit, and both sides
+# must have retransmitted. Then dtcp-services
 # stops on SIGINT: the connection must have closed by FIN both ways, the
 # final report balance with no mbuf leaked. Throughput, the loss counts and
 # both sides' retransmission counters are printed, and the offloads dtcp used.
@@ -58,164 +59,7 @@ table netdev dtcp_loss {
 NFT
 echo "nftables: $LOSS % of frames lost each way on $iface"
 
-# The client bounds itself by LIMIT; timeout is the backstop if it hangs.
-rc=0
-ip netns exec "$ns" timeout -k 5 $((LIMIT + 15)) python3 - 198.19.11.2 "$MIB_EACH_WAY" "$LIMIT" <<'PY' || rc=$?
-import hashlib, os, socket, struct, sys, threading, time
-
-HOST = sys.argv[1]
-MIB = 1 << 20
-TOTAL = int(sys.argv[2]) * MIB
-LIMIT = float(sys.argv[3])
-CHUNK = MIB     # the unit of generation and of the per-MiB digests
-
-
-def tcp_info(s):
-    """The kernel's view of the connection (struct tcp_info, linux/tcp.h)."""
-    b = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 232)
-    return {
-        "total_retrans": struct.unpack_from("<I", b, 100)[0],
-        "bytes_acked": struct.unpack_from("<Q", b, 120)[0],
-        "rwnd_limited_us": struct.unpack_from("<Q", b, 176)[0],
-        "bytes_retrans": struct.unpack_from("<Q", b, 208)[0] if len(b) >= 216 else None,
-        "rcv_ooopack": struct.unpack_from("<I", b, 224)[0] if len(b) >= 228 else None,
-    }
-
-
-start = time.monotonic()
-deadline = start + LIMIT
-s = socket.create_connection((HOST, 7), timeout=min(30.0, LIMIT))
-# Short waits, so that both threads see the deadline and the stop flag.
-s.settimeout(0.5)
-t0 = time.monotonic()
-
-st = {"sent": 0, "recv": 0, "t_sent": None, "t_acked": None, "t_eof": None}
-sent_hash, recv_hash = hashlib.sha256(), hashlib.sha256()
-sent_mib, recv_mib = [], []     # SHA-256 of each MiB, to say where a difference is
-errors = []
-stop = threading.Event()
-
-
-def sender():
-    try:
-        for _ in range(TOTAL // CHUNK):
-            chunk = os.urandom(CHUNK)
-            sent_hash.update(chunk)
-            sent_mib.append(hashlib.sha256(chunk).digest())
-            view = memoryview(chunk)
-            while view:
-                if stop.is_set():
-                    return
-                try:
-                    n = s.send(view)
-                except socket.timeout:
-                    continue
-                view = view[n:]
-                st["sent"] += n
-        st["t_sent"] = time.monotonic()
-        s.shutdown(socket.SHUT_WR)
-    except OSError as e:
-        errors.append(f"sending, after {st['sent']} bytes: {e!r}")
-
-
-def reader():
-    buf = bytearray(256 * 1024)
-    mv = memoryview(buf)
-    cur, cur_len = hashlib.sha256(), 0
-    try:
-        while not stop.is_set():
-            try:
-                n = s.recv_into(buf)
-            except socket.timeout:
-                continue
-            if n == 0:
-                st["t_eof"] = time.monotonic()
-                break
-            if st["recv"] + n > TOTAL:
-                errors.append(f"receiving: more than the {TOTAL} bytes sent came back")
-                break
-            recv_hash.update(mv[:n])
-            off = 0
-            while off < n:
-                take = min(n - off, CHUNK - cur_len)
-                cur.update(mv[off:off + take])
-                cur_len += take
-                off += take
-                if cur_len == CHUNK:
-                    recv_mib.append(cur.digest())
-                    cur, cur_len = hashlib.sha256(), 0
-            st["recv"] += n
-        if cur_len:
-            recv_mib.append(cur.digest())
-    except OSError as e:
-        errors.append(f"receiving, after {st['recv']} bytes: {e!r}")
-
-
-def progress(now):
-    i = tcp_info(s)
-    return (f"{now - t0:6.1f} s: written {st['sent'] / MIB:5.1f} MiB, acked by dtcp "
-            f"{i['bytes_acked'] / MIB:5.1f} MiB, echoed back {st['recv'] / MIB:5.1f} MiB")
-
-
-threads = [threading.Thread(target=sender), threading.Thread(target=reader)]
-for t in threads:
-    t.start()
-next_report = t0 + 10
-# Ends: by the deadline at the latest.
-while any(t.is_alive() for t in threads):
-    now = time.monotonic()
-    if st["t_acked"] is None and tcp_info(s)["bytes_acked"] >= TOTAL:
-        st["t_acked"] = now
-    if now > deadline:
-        line = progress(now)
-        stop.set()
-        for t in threads:
-            t.join(5)
-        print(f"transfer not done {LIMIT:.0f} s after connecting ({line.strip()})")
-        sys.exit(1)
-    if now >= next_report:
-        print(progress(now), flush=True)
-        next_report += 10
-    time.sleep(0.02)
-
-if errors:
-    print("transfer failed: " + "; ".join(errors))
-    sys.exit(1)
-info = tcp_info(s)
-s.close()
-bad = False
-if st["sent"] != TOTAL or st["recv"] != TOTAL:
-    print(f"wrote {st['sent']} bytes, {st['recv']} came back before EOF; expected {TOTAL} each")
-    bad = True
-if sent_hash.digest() != recv_hash.digest():
-    diff = next((k for k in range(len(sent_mib))
-                 if k >= len(recv_mib) or sent_mib[k] != recv_mib[k]), None)
-    print(f"SHA-256 differs: sent {sent_hash.hexdigest()}, back {recv_hash.hexdigest()}; "
-          f"first MiB that differs: {diff}")
-    bad = True
-if bad:
-    sys.exit(1)
-
-mib = TOTAL / MIB
-t_acked = (st["t_acked"] or st["t_eof"]) - t0
-t_eof = st["t_eof"] - t0
-print(f"echo: {mib:.0f} MiB each way, same byte count and SHA-256 {sent_hash.hexdigest()}")
-print(f"time: {t_eof:.1f} s from connect to EOF ({time.monotonic() - start:.1f} s with the handshake)")
-print(f"kernel -> dtcp: all acked after {t_acked:.1f} s, {mib / t_acked:.2f} MiB/s")
-print(f"dtcp -> kernel: all read after {t_eof:.1f} s, {mib / t_eof:.2f} MiB/s")
-print(f"kernel TCP: {info['total_retrans']} segments retransmitted ({info['bytes_retrans']} bytes), "
-      f"{info['rcv_ooopack']} packets received out of order, "
-      f"{info['rwnd_limited_us'] / 1e6:.1f} s limited by dtcp's window")
-# Frames the kernel sent were lost only if it had to send some again.
-if info["total_retrans"] == 0:
-    print("the kernel retransmitted nothing: none of its frames was lost")
-    sys.exit(1)
-PY
-case $rc in
-0) ;;
-124|137) fail "the client was killed $((LIMIT + 15)) s after it started" ;;
-*) fail "transfer over a lossy link (see above)" ;;
-esac
+echo_stream "$ns" 198.19.11.2 "$MIB_EACH_WAY" "$LIMIT" "transfer over a lossy link" lossy
 
 # The kernel's own recovery, counted for this namespace only.
 if command -v nstat >/dev/null; then
@@ -271,16 +115,7 @@ o = json.JSONDecoder().raw_decode(text[text.find("{\"/dtcp/offloads\""):])[0]["/
 print("dtcp offloads:", ", ".join(f"{k} {v}" for k, v in o.items()))' || true
 
 # SIGINT, as from a terminal: the exit path runs the final report.
-kill -INT "$DTCP_PID"
-for i in $(seq 100); do
-	kill -0 "$DTCP_PID" 2>/dev/null || break
-	sleep 0.1
-done
-kill -0 "$DTCP_PID" 2>/dev/null && fail "dtcp-services still running 10 s after SIGINT"
-rc=0
-wait "$DTCP_PID" || rc=$?
-DTCP_PID=
-[ "$rc" -eq 0 ] || fail "dtcp-services exited with $rc"
+stop_on_sigint dtcp-services
 
 python3 - "$log" "$MIB_EACH_WAY" <<'PY' || fail "final report"
 import re, sys
