@@ -22,10 +22,12 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -111,6 +113,8 @@ struct client {
 	uint32_t target, opened, connected, failed;
 	uint32_t n_server_addrs;
 	struct dtcp_conn **conns;
+	clockid_t cpu_clock;          /* the client thread's CPU time */
+	bool cpu_clock_ok;            /* client -> main: cpu_clock is set */
 	bool done;                    /* client -> main */
 };
 
@@ -430,6 +434,8 @@ client_engine_main(void *arg)
 	const uint64_t hz = rte_get_tsc_hz();
 	bool started = false;
 
+	if (pthread_getcpuclockid(pthread_self(), &cl->cpu_clock) == 0)
+		__atomic_store_n(&cl->cpu_clock_ok, true, __ATOMIC_RELEASE);
 	while (!stop && !lg_engine_done(cl->eng)) {
 		uint64_t tsc = rte_rdtsc(), now = dtcp_tsc_to_ns(tsc);
 
@@ -695,6 +701,35 @@ print_rr_result(const struct client *cl)
 	       (unsigned long long)cl->lat_n);
 }
 
+static double
+cpu_s(clockid_t clock)
+{
+	struct timespec ts;
+
+	if (clock_gettime(clock, &ts) != 0)
+		return 0;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * The CPU time each lcore's thread had over the sampled seconds: on a
+ * shared machine they are time-sliced, and a polling pair stalls while
+ * either is off its CPU. CPU per exchange is the figure that survives.
+ */
+struct cpu_mark {
+	double wall, srv, cli;
+	uint64_t val;
+};
+
+static void
+cpu_mark(struct cpu_mark *m, const struct client *cl, uint64_t val)
+{
+	m->wall = (double)rte_rdtsc() / (double)rte_get_tsc_hz();
+	m->srv = cpu_s(CLOCK_THREAD_CPUTIME_ID);
+	m->cli = __atomic_load_n(&cl->cpu_clock_ok, __ATOMIC_ACQUIRE) ? cpu_s(cl->cpu_clock) : 0;
+	m->val = val;
+}
+
 /*
  * cps and rr: poll the server, turn the engine's per-second snapshots
  * into samples, until the client is done. Returns the errors seen.
@@ -707,6 +742,7 @@ run_exchange(const struct opts *o, struct end *srv, struct client *cl,
 	uint64_t prev = 0, prev_t = 0, lost = 0, backoffs = 0, end_tsc = 0;
 	unsigned second = 0;
 	struct lg_snap snap;
+	struct cpu_mark m0 = { 0 }, m1;
 
 	*k = 0;
 	for (;;) {
@@ -721,6 +757,19 @@ run_exchange(const struct opts *o, struct end *srv, struct client *cl,
 			double dt = (double)(snap.t_ns - prev_t) / 1e9;
 
 			second++;
+			if (second == o->warmup_s + 1)
+				cpu_mark(&m0, cl, prev);
+			if (second == o->warmup_s + o->duration_s) {
+				cpu_mark(&m1, cl, val);
+				if (val > m0.val && m1.wall > m0.wall)
+					printf("# cpu over the sampled seconds: server lcore on its CPU %.0f %%, "
+					       "client %.0f %%; CPU per %s: server %.0f ns, client %.0f ns\n",
+					       100 * (m1.srv - m0.srv) / (m1.wall - m0.wall),
+					       100 * (m1.cli - m0.cli) / (m1.wall - m0.wall),
+					       o->mode == M_CPS ? "connection" : "exchange",
+					       1e9 * (m1.srv - m0.srv) / (double)(val - m0.val),
+					       1e9 * (m1.cli - m0.cli) / (double)(val - m0.val));
+			}
 			if (second > o->warmup_s && second <= o->warmup_s + o->duration_s &&
 			    dt > 0.5) {
 				v[*k] = (double)(val - prev) / dt;
