@@ -612,7 +612,7 @@ worker_bytes(const struct dtcp_config *cfg, struct dtcp_port *port)
 /* The elements of the worker's TCB pool (tcb_<id>_...), header and trailer included. */
 struct pool_find {
 	char prefix[32];
-	size_t elt;
+	size_t elt, hdr;
 };
 
 static void
@@ -620,24 +620,30 @@ pool_walk(struct rte_mempool *mp, void *arg)
 {
 	struct pool_find *f = arg;
 
-	if (strncmp(mp->name, f->prefix, strlen(f->prefix)) == 0)
-		f->elt = mp->header_size + mp->elt_size + mp->trailer_size;
+	if (strncmp(mp->name, f->prefix, strlen(f->prefix)) == 0) {
+		f->elt = mp->elt_size;
+		f->hdr = mp->header_size + mp->trailer_size;
+	}
 }
 
 /*
- * Per connection: the TCB's pool element, and the flow table's share: an
- * rte_hash key slot (the 12-byte 4-tuple and its 8-byte data pointer,
- * rounded to 8) plus a bucket slot with the extendable table (2 x (2-byte
- * signature + 4-byte index)).
+ * Per connection: the TCB's pool element, and the flow table's share as
+ * DPDK 22.11's rte_hash lays it out: a key slot (8-byte data pointer and
+ * the 12-byte 4-tuple, aligned to 16: 32), an eighth of a 64-byte bucket,
+ * as much again for the extendable buckets, and a 4-byte slot in each of
+ * its two free-slot rings. The table's rounding up to a power of two is
+ * left out: the measurement has it.
  */
 static size_t
-sizeof_per_conn(unsigned worker_id)
+sizeof_per_conn(unsigned worker_id, const char *side)
 {
 	struct pool_find f = { .elt = 0 };
 
 	snprintf(f.prefix, sizeof(f.prefix), "tcb_%u_", worker_id);
 	rte_mempool_walk(pool_walk, &f);
-	return f.elt + 24 + 12;
+	printf("# mem: %s: TCB pool element %zu bytes + %zu of mempool header; flow table "
+	       "56 per entry\n", side, f.elt, f.hdr);
+	return f.elt + f.hdr + 32 + 8 + 8 + 4 + 4;
 }
 
 static void
@@ -888,7 +894,7 @@ main(int argc, char **argv)
 			c.tcp_max_conns = MEM_SMALL;
 			small_b[i] = worker_bytes(&c, ends[i]->port);
 			big_b[i] = worker_bytes(&ends[i]->cfg, ends[i]->port);
-			sz[i] = sizeof_per_conn((unsigned)i == 0 ? 1 : 0);
+			sz[i] = sizeof_per_conn(i == 0 ? 1u : 0u, ends[i]->name);
 		}
 		printf("# mem: heap in use %llu bytes after both ends opened\n",
 		       (unsigned long long)(heap_used() - hs));
