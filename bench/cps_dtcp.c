@@ -111,7 +111,6 @@ struct client {
 	uint64_t lat_n, lat_min, lat_max;
 	/* mem */
 	uint32_t target, opened, connected, failed;
-	uint32_t n_server_addrs;
 	struct dtcp_conn **conns;
 	clockid_t cpu_clock;          /* the client thread's CPU time */
 	bool cpu_clock_ok;            /* client -> main: cpu_clock is set */
@@ -218,15 +217,18 @@ parse_args(int argc, char **argv, struct opts *o)
 	optind = 1;
 	while (rc == 0 && (opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'm':
-			for (o->mode = M_CPS; o->mode <= M_BULK; o->mode++)
-				if (strcmp(optarg, mode_name[o->mode]) == 0)
-					break;
-			if (o->mode > M_BULK) {
+		case 'm': {
+			unsigned m = 0;
+
+			while (m < RTE_DIM(mode_name) && strcmp(optarg, mode_name[m]) != 0)
+				m++;
+			o->mode = (enum mode)m;
+			if (m == RTE_DIM(mode_name)) {
 				fprintf(stderr, PROG ": --mode %s: cps, rr, mem or bulk\n", optarg);
 				rc = -1;
 			}
 			break;
+		}
 		case 'd':
 			rc = parse_u32("duration", optarg, 1, MAX_SECONDS, &o->duration_s);
 			break;
@@ -688,7 +690,6 @@ print_cps_result(const struct opts *o, const double *v, unsigned k, uint64_t err
 	printf("result cps cps_median=%.0f cps_min=%.0f cps_max=%.0f seconds=%u held=%u "
 	       "errors=%llu timewait_ms=%u tuples=%llu\n", med, lo, hi, k, held,
 	       (unsigned long long)errors, 2 * o->msl_ms, (unsigned long long)tuples);
-	(void)o;
 }
 
 static void
@@ -745,11 +746,11 @@ cpu_mark(struct cpu_mark *m, const struct client *cl, uint64_t val)
 
 /*
  * cps and rr: poll the server, turn the engine's per-second snapshots
- * into samples, until the client is done. Returns the errors seen.
+ * into samples, until the client is done. Returns the snapshots lost
+ * (each an error: a second nobody sampled).
  */
 static uint64_t
-run_exchange(const struct opts *o, struct end *srv, struct client *cl,
-	     struct httpd_worker *hw, double *v, unsigned *k)
+run_exchange(const struct opts *o, struct end *srv, struct client *cl, double *v, unsigned *k)
 {
 	const uint64_t hz = rte_get_tsc_hz();
 	uint64_t prev = 0, prev_t = 0, lost = 0, backoffs = 0, end_tsc = 0;
@@ -815,7 +816,6 @@ run_exchange(const struct opts *o, struct end *srv, struct client *cl,
 			break;
 		}
 	}
-	(void)hw;
 	return lost;
 }
 
@@ -1034,7 +1034,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	launched = true;
-	errors += run_exchange(&o, &srv, &cl, hw, samples, &k);
+	errors += run_exchange(&o, &srv, &cl, samples, &k);
 	if (stop && !__atomic_load_n(&cl.done, __ATOMIC_ACQUIRE))
 		errors++;
 	stop = true;
