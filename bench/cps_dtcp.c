@@ -1062,16 +1062,19 @@ main(int argc, char **argv)
 
 			for (unsigned i = 0; i < k; i++)
 				peak = RTE_MAX(peak, samples[i]);
-			printf("# cps: TIME-WAIT entered %llu, full %llu, on the server; 4-tuples "
-			       "needed at the best second %.0f of %llu\n",
+			printf("# cps: TIME-WAIT entered %llu, cut short by a newer SYN (RFC 6191) "
+			       "%llu, refused (table full) %llu, on the server; 4-tuples needed at the "
+			       "best second %.0f of %llu\n",
 			       (unsigned long long)sc[DTCP_CTR_tcp_timewait_enter],
+			       (unsigned long long)sc[DTCP_CTR_tcp_tw_reuse],
 			       (unsigned long long)sc[DTCP_CTR_tcp_timewait_full],
 			       peak * 2 * o.msl_ms / 1000.0, (unsigned long long)tuples);
 			if (peak * 2 * o.msl_ms / 1000.0 > (double)tuples) {
 				fprintf(stderr, PROG ": 4-tuples too few for TIME-WAIT at this rate\n");
 				errors++;
 			}
-			errors += sc[DTCP_CTR_tcp_timewait_full];
+			/* Either way a connection did not have its whole TIME-WAIT. */
+			errors += sc[DTCP_CTR_tcp_timewait_full] + sc[DTCP_CTR_tcp_tw_reuse];
 		}
 		if (st[LG_opened] > 0) {
 			const uint64_t *cc = dtcp_worker_counters(cli.w);
