@@ -622,6 +622,50 @@ TEST_F(Posix, Options_MaxsegAndRcvbuf_InTheSyn)
 	EXPECT_EQ(got, 262144);
 }
 
+// RFC 5681 §4.2: an ACK at least every second full-sized segment, and
+// full-sized is what our SYN asked for (TCP_MAXSEG), not the MTU's MSS:
+// with 500-byte segments the peer must not wait for six of them.
+TEST_F(Posix, Options_Maxseg_AckEverySecondSegmentOfThatSize)
+{
+	cfg_.tcp_delack_ms = 40;
+	cfg_.tcp_window_scale = 1;
+	Start();
+	int fd = dtcp_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	int mss = 500;
+	EXPECT_EQ(dtcp_setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof(mss)), 0);
+	sockaddr_in me = Sin(0, kOurPort), peer = Sin(kPeerIp, kPeerPort);
+	EXPECT_EQ(dtcp_bind(fd, Sa(me), sizeof(me)), 0);
+	EXPECT_TRUE(Err(dtcp_connect(fd, Sa(peer), sizeof(peer)), EINPROGRESS));
+	Poll();
+	TcpSeg syn = ExpectSeg(ExpectOneTx(), "S", O(0), 0);
+	EXPECT_EQ(syn.opts, SynOptionBytes(500, false, false, 0, 0, 3));
+	Inject(Seg().syn().ack().seq(P(0)).ack_(O(1)).win(kPeerWin).mss(1460).nop().ws(0));
+	ExpectSeg(ExpectOneTx(), "A", O(1), P(1));
+	snd_ = rcv_ = 1;
+	const std::string seg(500, 'x');
+	const int kSegs = 40;
+	uint32_t at = 1;
+	int since_ack = 0, most = 0;
+	for (int i = 0; i < kSegs; i++) {
+		Inject(Seg().ack().seq(P(at)).ack_(O(1)).data(seg));
+		at += 500;
+		since_ack++;
+		std::vector<Bytes> tx = TakeTx();
+		ASSERT_LE(tx.size(), 1u);
+		if (tx.size() == 1) {
+			ExpectSeg(tx[0], "A", O(1), P(at));
+			since_ack = 0;
+		}
+		most = std::max(most, since_ack);
+	}
+	EXPECT_LE(most, 1) << "segments of 500 bytes left waiting for an ACK";
+	std::vector<char> buf(kSegs * 500 + 1);
+	EXPECT_EQ(dtcp_read(fd, buf.data(), buf.size()), kSegs * 500);
+	EXPECT_EQ(dtcp_close(fd), 0);
+	Poll();
+	ExpectSeg(ExpectOneTx(), "FA", O(1), P(at));
+}
+
 // Without window scaling a small SO_RCVBUF is the SYN's window itself.
 TEST_F(Posix, Options_SmallRcvbuf_IsTheSynWindow)
 {
