@@ -666,6 +666,44 @@ TEST_F(Posix, Options_Maxseg_AckEverySecondSegmentOfThatSize)
 	ExpectSeg(ExpectOneTx(), "FA", O(1), P(at));
 }
 
+// Without window scaling the window field holds 65535 at most: a larger
+// receive buffer cannot be announced, so delivering data to the reader
+// opens nothing the peer could hear of. Delayed ACKs still go every
+// second full-sized segment (RFC 5681 §4.2), not one per segment.
+TEST_F(Posix, NoWindowScale_RcvbufAbove64K_NoWindowUpdatePerSegment)
+{
+	cfg_.tcp_delack_ms = 40;
+	ASSERT_GT(cfg_.tcp_rcvbuf, 2u * 65535);
+	Start();
+	int fd = ConnectFd();
+	const uint16_t mss = (uint16_t)std::min<unsigned>(kPeerMss, OurMss());
+	const std::string seg(mss, 'y');
+	const int kSegs = 60;
+	uint32_t at = 1;
+	int since_ack = 0, most = 0, acks = 0;
+	for (int i = 0; i < kSegs; i++) {
+		Inject(Seg().ack().seq(P(at)).ack_(O(1)).data(seg));
+		at += mss;
+		since_ack++;
+		std::vector<Bytes> tx = TakeTx();
+		ASSERT_LE(tx.size(), 1u);
+		if (tx.size() == 1) {
+			ExpectSeg(tx[0], "A", O(1), P(at));
+			since_ack = 0;
+			acks++;
+		}
+		most = std::max(most, since_ack);
+		// The reader keeps up: the buffer is never the limit.
+		std::vector<char> buf(mss);
+		ASSERT_EQ(dtcp_read(fd, buf.data(), buf.size()), (ssize_t)mss);
+	}
+	EXPECT_EQ(most, 1) << "every second segment, not every one";
+	EXPECT_LT(acks, kSegs);
+	EXPECT_EQ(dtcp_close(fd), 0);
+	Poll();
+	ExpectSeg(ExpectOneTx(), "FA", O(1), P(at));
+}
+
 // Without window scaling a small SO_RCVBUF is the SYN's window itself.
 TEST_F(Posix, Options_SmallRcvbuf_IsTheSynWindow)
 {
