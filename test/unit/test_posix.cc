@@ -404,6 +404,49 @@ TEST_F(Posix, BlockingRead_WokenByData)
 	TakeTx();
 }
 
+// A descriptor closed while a call blocks on it (packetdrill's second
+// thread): the call ends with EBADF, whether the number was given out
+// again meanwhile (a read must not go on with another socket) or not (a
+// connect must not wait for a connection that close() let go).
+TEST_F(Posix, BlockingCalls_DescriptorClosedMeanwhile_EBADF)
+{
+	Start();
+	int lfd = ListenFd();
+	int fd = AcceptFd(lfd);
+	EXPECT_EQ(dtcp_fcntl(fd, F_SETFL, 0), 0);
+	int calls = 0, again = -1;
+	peer_ = [&] {
+		if (++calls == 1) {
+			EXPECT_EQ(dtcp_close(fd), 0);
+			again = dtcp_socket(AF_INET, SOCK_STREAM, 0);
+		} else {
+			Advance(1);
+		}
+	};
+	char buf[16];
+	EXPECT_TRUE(Err(dtcp_read(fd, buf, sizeof(buf)), EBADF));
+	EXPECT_EQ(again, fd) << "the lowest free number, given out again";
+	EXPECT_EQ(calls, 1);
+	EXPECT_EQ(dtcp_close(again), 0);
+	TakeTx();
+
+	int cfd = dtcp_socket(AF_INET, SOCK_STREAM, 0);
+	struct timeval tv = { 0, 50000 };
+	EXPECT_EQ(dtcp_setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)), 0);
+	sockaddr_in peer = Sin(kPeerIp, kPeerPort);
+	calls = 0;
+	peer_ = [&] {
+		if (++calls == 1)
+			EXPECT_EQ(dtcp_close(cfd), 0);
+		else
+			Advance(1);
+	};
+	EXPECT_TRUE(Err(dtcp_connect(cfd, Sa(peer), sizeof(peer)), EBADF));
+	EXPECT_EQ(calls, 1);
+	TakeTx();
+	EXPECT_EQ(dtcp_close(lfd), 0);
+}
+
 // SO_RCVTIMEO bounds a blocking read: EAGAIN once the time has passed.
 TEST_F(Posix, BlockingRead_RcvTimeo_EAGAIN)
 {
