@@ -257,7 +257,9 @@ resp_chain(struct httpd_worker *hw, uint32_t off, uint32_t len)
 		for (unsigned i = 0; i < r->per_worker && m != NULL; i++) {
 			struct rte_mbuf_ext_shared_info *s = &hw->slots[hw->next_slot].si;
 
-			hw->next_slot = (hw->next_slot + 1) % r->per_worker;
+			/* Wrapped by a compare: a division per response piece is not needed. */
+			if (++hw->next_slot == r->per_worker)
+				hw->next_slot = 0;
 			if (rte_mbuf_ext_refcnt_read(s) < REFS_MAX) {
 				si = s;
 				break;

@@ -172,9 +172,12 @@ px_alloc(struct dtcp_posix *px, uint8_t kind)
 		struct psock *s = &px->socks[i];
 
 		if (s->kind == K_FREE) {
+			uint32_t opened = s->opened + 1;
+
 			memset(s, 0, sizeof(*s));
 			s->px = px;
 			s->kind = kind;
+			s->opened = opened;
 			return s;
 		}
 	}
@@ -528,6 +531,7 @@ dtcp_accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
 	struct dtcp_conn *c;
 	struct dtcp_conn_info ci;
 	uint64_t deadline;
+	uint32_t opened;
 
 	if (s == NULL)
 		return -1;
@@ -537,11 +541,14 @@ dtcp_accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
 	if (s->state != S_LISTEN)
 		return fail(EINVAL);
 	deadline = px_deadline(px, s->rcvtimeo_ns);
+	opened = s->opened;
 	while (dtcp_tcp_accept_queued(s->conn) == 0) {
 		if (s->nonblock || px_now(px) >= deadline)
 			return fail(EAGAIN);
 		px_wait(px, deadline);
-		if (s->kind != K_SOCK || s->state != S_LISTEN)
+		if (px_gone(s, K_SOCK, opened))
+			return fail(EBADF);
+		if (s->state != S_LISTEN)
 			return fail(EINVAL);
 	}
 	n = px_alloc(px, K_SOCK);
@@ -597,7 +604,7 @@ dtcp_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
 	struct dtcp_posix *px;
 	struct dtcp_conn_opts co;
 	uint64_t deadline;
-	uint32_t ip;
+	uint32_t ip, opened;
 	uint16_t port;
 	int err, rc;
 
@@ -644,10 +651,13 @@ dtcp_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
 		break;
 	}
 	deadline = px_deadline(px, s->sndtimeo_ns);
+	opened = s->opened;
 	while (!s->est && !s->dead) {
 		if (px_now(px) >= deadline)
 			return fail(EINPROGRESS);
 		px_wait(px, deadline);
+		if (px_gone(s, K_SOCK, opened))
+			return fail(EBADF);
 	}
 	if (s->est) {
 		s->state = S_CONNECTED;
@@ -702,6 +712,7 @@ do_recv(struct psock *s, const struct iovec *iov, int iovcnt, int flags)
 	struct dtcp_posix *px = s->px;
 	size_t want = 0, got = 0;
 	uint64_t deadline;
+	uint32_t opened = s->opened;
 	bool nonblock = s->nonblock || (flags & MSG_DONTWAIT);
 
 	if (iovcnt < 0 || iovcnt > IOV_MAX)
@@ -756,7 +767,7 @@ do_recv(struct psock *s, const struct iovec *iov, int iovcnt, int flags)
 		if (px_now(px) >= deadline)
 			return got > 0 ? (ssize_t)got : fail(EAGAIN);
 		px_wait(px, deadline);
-		if (s->kind != K_SOCK)
+		if (px_gone(s, K_SOCK, opened))
 			return fail(EBADF);
 	}
 }
@@ -796,6 +807,7 @@ do_send(struct psock *s, const struct iovec *iov, int iovcnt, int flags)
 	struct dtcp_posix *px = s->px;
 	size_t want = 0, done = 0;
 	uint64_t deadline;
+	uint32_t opened = s->opened;
 	bool nonblock = s->nonblock || (flags & MSG_DONTWAIT);
 	int i = 0;
 	size_t off = 0;
@@ -845,7 +857,7 @@ do_send(struct psock *s, const struct iovec *iov, int iovcnt, int flags)
 		if (nonblock || px_now(px) >= deadline)
 			return done > 0 ? (ssize_t)done : fail(EAGAIN);
 		px_wait(px, deadline);
-		if (s->kind != K_SOCK)
+		if (px_gone(s, K_SOCK, opened))
 			return done > 0 ? (ssize_t)done : fail(EBADF);
 	}
 }

@@ -211,9 +211,11 @@ dtcp_epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout
 	struct psock *e = px_get(epfd);
 	struct dtcp_posix *px;
 	uint64_t deadline;
+	uint32_t opened;
 
 	if (e == NULL)
 		return -1;
+	opened = e->opened;
 	if (e->kind != K_EPOLL || maxevents <= 0)
 		return fail(EINVAL);
 	if (events == NULL)
@@ -239,7 +241,7 @@ dtcp_epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout
 		if (got > 0 || timeout_ms == 0 || px_now(px) >= deadline)
 			return got;
 		px_wait(px, deadline);
-		if (e->kind != K_EPOLL)
+		if (px_gone(e, K_EPOLL, opened))
 			return fail(EBADF);
 	}
 }

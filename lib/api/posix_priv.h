@@ -44,6 +44,8 @@ struct psock {
 	int linger_s;
 	int so_error;                 /* positive errno, reported once */
 	uint32_t gen_in, gen_out;     /* move with each event of that direction: epoll's edges */
+	uint32_t opened;              /* moves each time the slot is given out: a call that
+				       * waited knows whether its descriptor is still the one */
 	uint32_t n_epoll;             /* epoll instances watching this descriptor */
 	uint32_t laddr, raddr;
 	uint16_t lport, rport;
@@ -72,6 +74,12 @@ struct dtcp_posix {
 /* posix.c */
 uint64_t px_now(struct dtcp_posix *px);
 void px_wait(struct dtcp_posix *px, uint64_t deadline_ns);
+/* After px_wait(): the descriptor was closed (and perhaps given out again) meanwhile. */
+static inline bool
+px_gone(const struct psock *s, uint8_t kind, uint32_t opened)
+{
+	return s->kind != kind || s->opened != opened;
+}
 uint64_t px_deadline(struct dtcp_posix *px, uint64_t timeo_ns);
 void px_flush_events(struct dtcp_posix *px);
 struct psock *px_get(int fd);

@@ -681,6 +681,10 @@ tcp_deliver_events(struct dtcp_worker *w)
 		if ((bits & EV_DATA) && attached(c) && c->rcv_q != NULL) {
 			struct rte_mbuf *m = c->rcv_q;
 			uint32_t adv = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+			/* The window field carries 65535 << shift at most: a buffer
+			 * beyond that opens nothing the peer could hear of. */
+			uint32_t most = 65535u << c->rcv_wscale;
+			uint32_t buf = RTE_MIN(c->rcv_buf, most);
 
 			t->mbufs_held -= c->rcv_q_mbufs;
 			c->rcv_q = NULL;
@@ -691,8 +695,8 @@ tcp_deliver_events(struct dtcp_worker *w)
 			 * by enough, when what the peer was told has closed below half
 			 * the buffer; otherwise the next (perhaps delayed) ACK carries it.
 			 */
-			if (!c->dead && adv < c->rcv_buf / 2 && tcp_rcv_wnd(w, c) - adv >=
-			    RTE_MIN(c->rcv_buf / 2, (uint32_t)w->tcp->our_mss)) {
+			if (!c->dead && adv < buf / 2 && RTE_MIN(tcp_rcv_wnd(w, c), most) - adv >=
+			    RTE_MIN(buf / 2, (uint32_t)w->tcp->our_mss)) {
 				c->ack_now = true;
 				tcp_schedule_output(w, c);
 			}

@@ -116,12 +116,13 @@ owe_ack(struct dtcp_worker *w, struct dtcp_tcb *c)
 /*
  * RFC 5681 §4.2, RFC 9293 §3.8.6.3: in-order data may wait for its ACK,
  * at most delack_ms, and never past a second full-sized segment. An answer
- * sent meanwhile carries the ACK and the wait ends.
+ * sent meanwhile carries the ACK and the wait ends. Full-sized is what
+ * our SYN announced (TCP_MAXSEG may have lowered it), not the worker's MSS.
  */
 static void
 ack_in_order(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t len)
 {
-	uint32_t full = (uint32_t)w->tcp->our_mss - (c->ts_ok ? 12u : 0u);
+	uint32_t full = (uint32_t)tcp_adv_mss(w, c) - (c->ts_ok ? 12u : 0u);
 
 	c->delack_bytes += len;
 	/* Quick ACKs while the peer's window is small (the start, after a

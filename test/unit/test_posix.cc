@@ -404,6 +404,49 @@ TEST_F(Posix, BlockingRead_WokenByData)
 	TakeTx();
 }
 
+// A descriptor closed while a call blocks on it (packetdrill's second
+// thread): the call ends with EBADF, whether the number was given out
+// again meanwhile (a read must not go on with another socket) or not (a
+// connect must not wait for a connection that close() let go).
+TEST_F(Posix, BlockingCalls_DescriptorClosedMeanwhile_EBADF)
+{
+	Start();
+	int lfd = ListenFd();
+	int fd = AcceptFd(lfd);
+	EXPECT_EQ(dtcp_fcntl(fd, F_SETFL, 0), 0);
+	int calls = 0, again = -1;
+	peer_ = [&] {
+		if (++calls == 1) {
+			EXPECT_EQ(dtcp_close(fd), 0);
+			again = dtcp_socket(AF_INET, SOCK_STREAM, 0);
+		} else {
+			Advance(1);
+		}
+	};
+	char buf[16];
+	EXPECT_TRUE(Err(dtcp_read(fd, buf, sizeof(buf)), EBADF));
+	EXPECT_EQ(again, fd) << "the lowest free number, given out again";
+	EXPECT_EQ(calls, 1);
+	EXPECT_EQ(dtcp_close(again), 0);
+	TakeTx();
+
+	int cfd = dtcp_socket(AF_INET, SOCK_STREAM, 0);
+	struct timeval tv = { 0, 50000 };
+	EXPECT_EQ(dtcp_setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)), 0);
+	sockaddr_in peer = Sin(kPeerIp, kPeerPort);
+	calls = 0;
+	peer_ = [&] {
+		if (++calls == 1)
+			EXPECT_EQ(dtcp_close(cfd), 0);
+		else
+			Advance(1);
+	};
+	EXPECT_TRUE(Err(dtcp_connect(cfd, Sa(peer), sizeof(peer)), EBADF));
+	EXPECT_EQ(calls, 1);
+	TakeTx();
+	EXPECT_EQ(dtcp_close(lfd), 0);
+}
+
 // SO_RCVTIMEO bounds a blocking read: EAGAIN once the time has passed.
 TEST_F(Posix, BlockingRead_RcvTimeo_EAGAIN)
 {
@@ -620,6 +663,88 @@ TEST_F(Posix, Options_MaxsegAndRcvbuf_InTheSyn)
 	EXPECT_EQ(got, 1000);
 	EXPECT_EQ(dtcp_getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &gl), 0);
 	EXPECT_EQ(got, 262144);
+}
+
+// RFC 5681 §4.2: an ACK at least every second full-sized segment, and
+// full-sized is what our SYN asked for (TCP_MAXSEG), not the MTU's MSS:
+// with 500-byte segments the peer must not wait for six of them.
+TEST_F(Posix, Options_Maxseg_AckEverySecondSegmentOfThatSize)
+{
+	cfg_.tcp_delack_ms = 40;
+	cfg_.tcp_window_scale = 1;
+	Start();
+	int fd = dtcp_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	int mss = 500;
+	EXPECT_EQ(dtcp_setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof(mss)), 0);
+	sockaddr_in me = Sin(0, kOurPort), peer = Sin(kPeerIp, kPeerPort);
+	EXPECT_EQ(dtcp_bind(fd, Sa(me), sizeof(me)), 0);
+	EXPECT_TRUE(Err(dtcp_connect(fd, Sa(peer), sizeof(peer)), EINPROGRESS));
+	Poll();
+	TcpSeg syn = ExpectSeg(ExpectOneTx(), "S", O(0), 0);
+	EXPECT_EQ(syn.opts, SynOptionBytes(500, false, false, 0, 0, 3));
+	Inject(Seg().syn().ack().seq(P(0)).ack_(O(1)).win(kPeerWin).mss(1460).nop().ws(0));
+	ExpectSeg(ExpectOneTx(), "A", O(1), P(1));
+	snd_ = rcv_ = 1;
+	const std::string seg(500, 'x');
+	const int kSegs = 40;
+	uint32_t at = 1;
+	int since_ack = 0, most = 0;
+	for (int i = 0; i < kSegs; i++) {
+		Inject(Seg().ack().seq(P(at)).ack_(O(1)).data(seg));
+		at += 500;
+		since_ack++;
+		std::vector<Bytes> tx = TakeTx();
+		ASSERT_LE(tx.size(), 1u);
+		if (tx.size() == 1) {
+			ExpectSeg(tx[0], "A", O(1), P(at));
+			since_ack = 0;
+		}
+		most = std::max(most, since_ack);
+	}
+	EXPECT_LE(most, 1) << "segments of 500 bytes left waiting for an ACK";
+	std::vector<char> buf(kSegs * 500 + 1);
+	EXPECT_EQ(dtcp_read(fd, buf.data(), buf.size()), kSegs * 500);
+	EXPECT_EQ(dtcp_close(fd), 0);
+	Poll();
+	ExpectSeg(ExpectOneTx(), "FA", O(1), P(at));
+}
+
+// Without window scaling the window field holds 65535 at most: a larger
+// receive buffer cannot be announced, so delivering data to the reader
+// opens nothing the peer could hear of. Delayed ACKs still go every
+// second full-sized segment (RFC 5681 §4.2), not one per segment.
+TEST_F(Posix, NoWindowScale_RcvbufAbove64K_NoWindowUpdatePerSegment)
+{
+	cfg_.tcp_delack_ms = 40;
+	ASSERT_GT(cfg_.tcp_rcvbuf, 2u * 65535);
+	Start();
+	int fd = ConnectFd();
+	const uint16_t mss = (uint16_t)std::min<unsigned>(kPeerMss, OurMss());
+	const std::string seg(mss, 'y');
+	const int kSegs = 60;
+	uint32_t at = 1;
+	int since_ack = 0, most = 0, acks = 0;
+	for (int i = 0; i < kSegs; i++) {
+		Inject(Seg().ack().seq(P(at)).ack_(O(1)).data(seg));
+		at += mss;
+		since_ack++;
+		std::vector<Bytes> tx = TakeTx();
+		ASSERT_LE(tx.size(), 1u);
+		if (tx.size() == 1) {
+			ExpectSeg(tx[0], "A", O(1), P(at));
+			since_ack = 0;
+			acks++;
+		}
+		most = std::max(most, since_ack);
+		// The reader keeps up: the buffer is never the limit.
+		std::vector<char> buf(mss);
+		ASSERT_EQ(dtcp_read(fd, buf.data(), buf.size()), (ssize_t)mss);
+	}
+	EXPECT_EQ(most, 1) << "every second segment, not every one";
+	EXPECT_LT(acks, kSegs);
+	EXPECT_EQ(dtcp_close(fd), 0);
+	Poll();
+	ExpectSeg(ExpectOneTx(), "FA", O(1), P(at));
 }
 
 // Without window scaling a small SO_RCVBUF is the SYN's window itself.
