@@ -31,9 +31,10 @@ cleanup() {
 trap cleanup EXIT
 fail() {
 	echo "FAIL: $*"
+	# EAL's lines stay: when a start fails they say why.
 	for f in "$dir"/*.log; do
 		echo "--- $f"
-		grep -v '^EAL' "$f" || true
+		tail -n 60 "$f"
 	done
 	exit 1
 }
