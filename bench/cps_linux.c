@@ -10,9 +10,10 @@
  *   result <mode> key=value ...        once, at the end, numbers only
  *
  * cps: connections completed per second. Each is the dperf-style HTTP
- *   exchange: connect, a small GET, a small response with Content-Length,
- *   then both sides close, the client first (it holds TIME-WAIT, as dtcp's
- *   client does; --server-closes-first swaps them). An epoll loop per side,
+ *   exchange: connect, a small GET, a response of --body bytes (64) with
+ *   Content-Length, then both sides close, the server first (as
+ *   dtcp-bench-cps's server does: its FIN follows the response, and it
+ *   holds TIME-WAIT; --client-closes-first swaps them). An epoll loop per side,
  *   at most --concurrency connections open on the client at once; --rate R
  *   paces new connections at R per second, and when the cap is reached the
  *   missed starts are dropped, not owed (counted as backed_off), so a slow
@@ -58,7 +59,7 @@
 #define MAX_ADDRS 4096
 #define MAX_CONNS 2000000
 #define BULK_BUF (256 * 1024)
-#define CONN_BUF 256
+#define CONN_BUF (MAX_BODY + 256)
 #define HIST_NS 10                      /* rr latency histogram: 10 ns buckets */
 #define HIST_BUCKETS 200000             /* up to 2 ms; beyond, the overflow bucket */
 #define JOIN_LIMIT_S 10                 /* the workers end this long after the last sample */
@@ -66,10 +67,11 @@
 #define TIMEWAIT_MS 60000               /* Linux's TCP_TIMEWAIT_LEN */
 
 static const char request[] = "GET / HTTP/1.1\r\nHost: dtcp\r\nUser-Agent: cps\r\n\r\n";
-static const char response[] = "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n"
-			       "Connection: close\r\n\r\nhello world";
 #define REQ_LEN (sizeof(request) - 1)
-#define RESP_LEN (sizeof(response) - 1)
+#define MAX_BODY 1024
+static char response[MAX_BODY + 128];   /* headers and --body bytes, made in main */
+static size_t resp_len;
+#define RESP_LEN resp_len
 
 enum mode { MODE_CPS, MODE_RR, MODE_BULK, MODE_MEM };
 static const char *const mode_name[] = { "cps", "rr", "bulk", "mem" };
@@ -84,7 +86,9 @@ struct opts {
 	unsigned addrs;
 	unsigned long conns;
 	unsigned port;
-	bool server_first;
+	unsigned warmup;
+	unsigned body;
+	bool client_first;
 };
 
 /* What the workers share with the sampling thread. */
@@ -303,7 +307,7 @@ cps_server(void *arg)
 			if (write(fd, response, RESP_LEN) != (ssize_t)RESP_LEN) {
 				atomic_fetch_add(&errors, 1);
 				conn_close(ep, tab, fd);
-			} else if (opt.server_first) {
+			} else if (!opt.client_first) {
 				conn_close(ep, tab, fd);
 			} else {
 				c->phase = P_SRV_EOF;
@@ -402,7 +406,7 @@ cps_client(void *arg)
 						break;
 					continue;
 				}
-				if (opt.server_first) {
+				if (!opt.client_first) {
 					c->phase = P_WAIT_EOF;
 					continue;
 				}
@@ -513,7 +517,7 @@ static void *
 one_client(void *arg)
 {
 	struct sockaddr_in dst;
-	char buf[RESP_LEN];
+	char buf[sizeof(response)];
 	char *big = NULL;
 	int fd, one = 1, i;
 	uint64_t t1, dt;
@@ -816,6 +820,12 @@ run_timed(void)
 		return 1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t);
+	if (opt.warmup > 0) {
+		t.tv_sec += opt.warmup;
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) == EINTR)
+			;
+		prev = atomic_load(&done);
+	}
 	for (s = 1; s <= opt.duration && !atomic_load(&stop); s++) {
 		t.tv_sec++;
 		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) == EINTR)
@@ -891,12 +901,15 @@ usage(const char *prog)
 	       "  --addrs N             source addresses 127.0.1.1..., 1..%d (default 64)\n"
 	       "  --conns N             mem: connections, 1..%d (default 1000000)\n"
 	       "  --port N              server port (default 8080)\n"
-	       "  --server-closes-first cps: the server closes first (default: the client)\n"
+	       "  --warmup S            seconds run before sampling, 0..60 (default 1)\n"
+	       "  --body N              response body bytes, 0..%d (default 64)\n"
+	       "  --client-closes-first cps: the client closes first (default: the server,\n"
+	       "                        after its response, as dtcp-bench-cps)\n"
 	       "  --help                this text\n"
 	       "\n"
 	       "Prints 'sample <mode> <second> <value>' each second and one\n"
 	       "'result <mode> key=value ...' line; exits non-zero on error.\n",
-	       prog, MAX_SECONDS, MAX_CONCURRENCY, MAX_ADDRS, MAX_CONNS);
+	       prog, MAX_SECONDS, MAX_CONCURRENCY, MAX_ADDRS, MAX_CONNS, MAX_BODY);
 }
 
 static int
@@ -917,7 +930,7 @@ static int
 parse_args(int argc, char **argv)
 {
 	enum { O_MODE = 256, O_DUR, O_CCPU, O_SCPU, O_CONC, O_RATE, O_ADDRS, O_CONNS, O_PORT,
-	       O_SFIRST, O_HELP };
+	       O_CFIRST, O_WARMUP, O_BODY, O_HELP };
 	static const struct option longopts[] = {
 		{ "mode", required_argument, NULL, O_MODE },
 		{ "duration", required_argument, NULL, O_DUR },
@@ -928,7 +941,9 @@ parse_args(int argc, char **argv)
 		{ "addrs", required_argument, NULL, O_ADDRS },
 		{ "conns", required_argument, NULL, O_CONNS },
 		{ "port", required_argument, NULL, O_PORT },
-		{ "server-closes-first", no_argument, NULL, O_SFIRST },
+		{ "client-closes-first", no_argument, NULL, O_CFIRST },
+		{ "warmup", required_argument, NULL, O_WARMUP },
+		{ "body", required_argument, NULL, O_BODY },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -982,8 +997,15 @@ parse_args(int argc, char **argv)
 				return -1;
 			opt.port = (unsigned)v;
 			break;
-		case O_SFIRST:
-			opt.server_first = true;
+		case O_CFIRST:
+			opt.client_first = true;
+			break;
+		case O_WARMUP:
+		case O_BODY:
+			if (number(o == O_WARMUP ? "--warmup" : "--body", optarg, 0,
+				   o == O_WARMUP ? 60 : MAX_BODY, &v) != 0)
+				return -1;
+			*(o == O_WARMUP ? &opt.warmup : &opt.body) = (unsigned)v;
 			break;
 		case O_HELP:
 			usage(argv[0]);
@@ -1003,15 +1025,19 @@ int
 main(int argc, char **argv)
 {
 	opt = (struct opts){ .mode = MODE_CPS, .duration = 10, .client_cpu = 0, .server_cpu = 1,
-			     .concurrency = 64, .addrs = 64, .conns = 1000000, .port = 8080 };
+			     .concurrency = 64, .addrs = 64, .conns = 1000000, .port = 8080, .warmup = 1, .body = 64 };
 	if (parse_args(argc, argv) != 0)
 		return 2;
+	resp_len = (size_t)snprintf(response, sizeof(response),
+				    "HTTP/1.1 200 OK\r\nContent-Length: %u\r\n\r\n", opt.body);
+	memset(response + resp_len, 'x', opt.body);
+	resp_len += opt.body;
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (opt.mode == MODE_MEM)
 		return run_mem();
 	/* Every run ends: the sampling is bounded, then the workers get this long. */
-	alarm(opt.duration + JOIN_LIMIT_S + 10);
+	alarm(opt.duration + opt.warmup + JOIN_LIMIT_S + 10);
 	if (opt.mode == MODE_CPS) {
 		struct rlimit rl;
 
