@@ -129,7 +129,7 @@ struct lg_engine {
 	uint64_t now_ns;
 	uint32_t server;
 	uint16_t server_port;
-	uint16_t requests;
+	uint16_t requests;            /* 0: until the run ends */
 	bool fin_client;
 	uint8_t run;                  /* enum run_phase */
 	uint32_t addr_i;              /* the next 4-tuple: addrs[addr_i], port_lo + port_i */
@@ -158,6 +158,8 @@ struct lg_engine {
 	uint32_t probe_ok;            /* first connections accepted: one per client address */
 	uint8_t probe_err;            /* the last failure's enum lg_stat */
 	uint64_t stat[LG_STAT_MAX];
+	void (*hook)(void *arg, bool response);
+	void *hook_arg;
 
 	/*
 	 * Per-second snapshots for the printing thread: slots go from `free`
@@ -276,7 +278,7 @@ conn_abort(struct lg_engine *e, struct lg_conn *c)
 static int
 send_request(struct lg_engine *e, struct lg_conn *c)
 {
-	bool last = c->reqs + 1u >= e->requests;
+	bool last = e->requests != 0 && c->reqs + 1u >= e->requests;
 	struct rte_mbuf *m = rte_pktmbuf_clone(last ? e->req_last : e->req, e->pool);
 	int rc;
 
@@ -289,6 +291,8 @@ send_request(struct lg_engine *e, struct lg_conn *c)
 	}
 	c->flags &= (uint8_t)~F_SEND_PENDING;
 	stat_inc(e, LG_requests);
+	if (e->hook != NULL)
+		e->hook(e->hook_arg, false);
 	return 0;
 }
 
@@ -321,12 +325,15 @@ response_done(struct lg_engine *e, struct lg_conn *c)
 	int rc;
 
 	stat_inc(e, LG_responses);
+	if (e->hook != NULL)
+		e->hook(e->hook_arg, true);
 	if (c->resp.status != 200)
 		conn_error(e, c, LG_err_status);
 	else if (e->resp_size >= 0 && c->resp.clen != (uint64_t)e->resp_size)
 		conn_error(e, c, LG_err_size);
 	c->reqs++;
-	if (c->reqs >= e->requests || (c->resp.flags & LG_RESP_CLOSE) ||
+	if ((e->requests != 0 ? c->reqs >= e->requests : (e->run == R_DRAIN || e->run == R_DONE)) ||
+	    (c->resp.flags & LG_RESP_CLOSE) ||
 	    (c->flags & F_PEER_FIN)) {
 		c->flags |= F_DONE;
 		conn_finish(e, c);
@@ -672,6 +679,13 @@ probe(struct lg_engine *e)
 		return;
 	if (open_one(e, true) != 0)
 		e->probe_next_ns = e->now_ns + 100 * NS_PER_MS;
+}
+
+void
+lg_engine_set_hook(struct lg_engine *e, void (*fn)(void *arg, bool response), void *arg)
+{
+	e->hook = fn;
+	e->hook_arg = arg;
 }
 
 void

@@ -40,7 +40,7 @@ struct lg_opts {
 	uint32_t rate;                /* rate: connections opened per second, 0: as fast as the cap allows */
 	uint32_t concurrency;         /* concurrency: connections open at once, at most (per worker) */
 	uint32_t duration_s;          /* duration: seconds of opening connections */
-	uint32_t requests;            /* requests: per connection (1: no keep-alive) */
+	uint32_t requests;            /* requests: per connection (1: no keep-alive; 0: until the run ends) */
 	enum lg_fin_first fin_first;  /* fin_first = client | server */
 	char path[LG_PATH_MAX];       /* path */
 	char host[LG_HOST_MAX];       /* host: the Host header ("" : server:port) */
@@ -126,6 +126,13 @@ struct lg_engine *lg_engine_create(struct dtcp_worker *w, struct rte_mempool *po
 				   unsigned n_addrs, const char *req, uint32_t req_len,
 				   const char *req_last, uint32_t req_last_len,
 				   char *err, size_t errlen);
+
+/*
+ * Optional: fn(arg, false) on the engine's lcore when a request is handed
+ * to TCP, fn(arg, true) when its response is whole (for a benchmark that
+ * times each exchange itself). NULL: none.
+ */
+void lg_engine_set_hook(struct lg_engine *e, void (*fn)(void *arg, bool response), void *arg);
 
 /* After each dtcp_worker_poll(), on the worker's lcore, with that poll's time. */
 void lg_engine_poll(struct lg_engine *e, uint64_t now_ns);

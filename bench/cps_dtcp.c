@@ -1,0 +1,1063 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dtcp-bench-cps: the dtcp side of the connections-per-second benchmark
+ * (issue 6). Two dtcp workers in one process, one per lcore, joined by a
+ * net_ring pair: the server (dtcp-httpd's server, apps/dtcp-httpd/server.c)
+ * on the main lcore, the client (dtcp-loadgen's engine,
+ * apps/dtcp-loadgen/engine.c) on the next one.
+ *
+ * Modes:
+ *   cps  the dperf-style exchange, one connection each: SYN, SYN-ACK, the
+ *        GET on the handshake's last ACK, the response with the server's
+ *        FIN, the client's FIN, the last ACK. The server closes first and
+ *        holds TIME-WAIT for 2 x [tcp] msl_ms (--msl-ms).
+ *   rr   one persistent connection, request/response ping-pong; each
+ *        exchange timed on the client's TSC.
+ *   mem  --conns N established idle connections; the stack memory each
+ *        holds per side, measured on the DPDK heap.
+ *   bulk is dtcp-bench-goodput's (bench/goodput.c): not repeated here.
+ *
+ * Output contract (bench/cps.sh parses it): one "sample <mode> <second>
+ * <value>" line per sampled second, then one "result <mode> k=v ..." line.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include <dtcp/dtcp.h>
+
+#include "../apps/dtcp-httpd/httpd.h"
+#include "../apps/dtcp-loadgen/engine.h"
+#include "../apps/dtcp-loadgen/http.h"
+
+#define PROG "dtcp-bench-cps"
+#define MAX_SECONDS 3600
+#define SERVER_PORT 80
+#define SERVER_ADDR 0xc6120001u       /* 198.18.0.1: the server's first address */
+#define CLIENT_ADDR 0xc6120101u       /* 198.18.1.1: the client's first address */
+#define PORT_LO 1024u
+#define PORT_HI 65535u
+#define PORT_SPAN (PORT_HI - PORT_LO + 1)
+#define LAT_NS_MAX 10000000u          /* rr histogram: 10 ns buckets up to 10 ms */
+#define LAT_BUCKET_NS 10u
+#define MEM_SMALL 1000u               /* mem: the reference worker's connections */
+#define MEM_OPEN_LIMIT_S 300          /* mem: all connections established by then */
+#define MEM_INFLIGHT 4096u            /* mem: handshakes under way at once */
+#define END_LIMIT_S 30                /* after the last sample, the client must be done */
+
+enum mode { M_CPS, M_RR, M_MEM, M_BULK };
+static const char *const mode_name[] = { "cps", "rr", "mem", "bulk" };
+
+static volatile bool stop;            /* a signal: end at once */
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = true;
+}
+
+struct opts {
+	enum mode mode;
+	uint32_t duration_s, warmup_s;
+	uint32_t rate;                /* cps: 0 as fast as possible */
+	uint32_t concurrency;         /* cps: client connections open at once */
+	uint32_t burst;               /* cps: opens per poll */
+	uint32_t conns;               /* mem */
+	uint32_t msl_ms;              /* TIME-WAIT is twice this */
+	uint32_t body;                /* response body bytes */
+	uint32_t n_client_addrs;      /* cps: client addresses (x PORT_SPAN ports) */
+	uint32_t wire;                /* net_ring slots each way */
+};
+
+/* One end of the wire: its ethdev, pool, port and worker. */
+struct end {
+	const char *name;
+	uint16_t port_id;
+	bool configured;
+	struct rte_mempool *pool;
+	struct dtcp_port *port;
+	struct dtcp_worker *w;
+	struct dtcp_config cfg;
+};
+
+/* The client lcore's state; main reads it once `done` is set. */
+struct client {
+	struct end *end;
+	const struct opts *o;
+	struct lg_engine *eng;
+	/* rr: the exchange being timed, and the histogram. */
+	uint64_t req_tsc;
+	bool recording;
+	uint64_t rec_from_tsc, rec_to_tsc;
+	uint32_t *hist;
+	uint64_t lat_n, lat_min, lat_max;
+	/* mem */
+	uint32_t target, opened, connected, failed;
+	uint32_t n_server_addrs;
+	struct dtcp_conn **conns;
+	bool done;                    /* client -> main */
+};
+
+/* mem: the server's idle acceptor. */
+struct holder {
+	struct dtcp_conn *listener;
+	uint32_t accepted, closed;
+};
+
+static void
+usage(const char *prog)
+{
+	printf("Usage: %s [EAL options] -- [--mode cps|rr|mem|bulk] [options]\n"
+	       "\n"
+	       "The dtcp side of the CPS benchmark: two dtcp workers in one process over a\n"
+	       "net_ring pair, the server (dtcp-httpd's) on the main lcore, the client\n"
+	       "(dtcp-loadgen's engine) on the next (give two: -l 0,1).\n"
+	       "\n"
+	       "  --mode M          cps (default): handshake, GET, response with the server's\n"
+	       "                    FIN, the client's FIN; TIME-WAIT on the server.\n"
+	       "                    rr: one connection, request/response latency.\n"
+	       "                    mem: --conns idle established connections, bytes each.\n"
+	       "                    bulk: use dtcp-bench-goodput.\n"
+	       "  --duration S      sampled seconds (default 10)\n"
+	       "  --warmup S        seconds before sampling (default 1)\n"
+	       "  --rate R          cps: connections per second to open (default 0: as fast\n"
+	       "                    as --concurrency allows); halved when the server falls\n"
+	       "                    behind, never caught up (printed as 'backoff')\n"
+	       "  --concurrency N   cps: client connections open at once (default 2048)\n"
+	       "  --burst N         cps: opens per poll (default 64)\n"
+	       "  --conns N         mem: connections (default 1000000)\n"
+	       "  --msl-ms MS       [tcp] msl_ms of both ends: TIME-WAIT is 2 x MS (default 100)\n"
+	       "  --body N          response body bytes (default 64)\n"
+	       "  --client-addrs N  cps: client addresses, 1..%d (default %d): N x %u 4-tuples\n"
+	       "  --wire N          net_ring slots each way (default 16384)\n"
+	       "\n"
+	       "Prints 'sample <mode> <second> <value>' each sampled second, then\n"
+	       "  result cps cps_median= cps_min= cps_max= seconds= held= errors= timewait_ms= tuples=\n"
+	       "  result rr p50_us= p99_us= min_us= max_us= exchanges=\n"
+	       "  result mem conns= bytes_per_conn= bytes_per_conn_sizeof=\n"
+	       "Exit status: 0, 1 on an error (errors > 0, a connection not established),\n"
+	       "2 on bad usage, 3 on an mbuf leak or a frame unaccounted for.\n"
+	       "\n"
+	       "Example: %s -l 0,1 --no-pci --no-huge -m 1024 --file-prefix cps -- --mode cps\n",
+	       prog, DTCP_MAX_ADDRS, DTCP_MAX_ADDRS, PORT_SPAN, prog);
+}
+
+static bool
+wants_help(int argc, char **argv)
+{
+	bool after_dashes = false;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			after_dashes = true;
+		else if (after_dashes && strcmp(argv[i], "--help") == 0)
+			return true;
+	}
+	return false;
+}
+
+static int
+parse_u32(const char *name, const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || s[0] == '-' || s[0] == '\0' || v < lo || v > hi) {
+		fprintf(stderr, PROG ": --%s %s: expected %u..%u\n", name, s, lo, hi);
+		return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int
+parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{ "mode", required_argument, NULL, 'm' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "warmup", required_argument, NULL, 'W' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "concurrency", required_argument, NULL, 'c' },
+		{ "burst", required_argument, NULL, 'b' },
+		{ "conns", required_argument, NULL, 'n' },
+		{ "msl-ms", required_argument, NULL, 'M' },
+		{ "body", required_argument, NULL, 'B' },
+		{ "client-addrs", required_argument, NULL, 'a' },
+		{ "wire", required_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt, rc = 0;
+
+	optind = 1;
+	while (rc == 0 && (opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'm':
+			for (o->mode = M_CPS; o->mode <= M_BULK; o->mode++)
+				if (strcmp(optarg, mode_name[o->mode]) == 0)
+					break;
+			if (o->mode > M_BULK) {
+				fprintf(stderr, PROG ": --mode %s: cps, rr, mem or bulk\n", optarg);
+				rc = -1;
+			}
+			break;
+		case 'd':
+			rc = parse_u32("duration", optarg, 1, MAX_SECONDS, &o->duration_s);
+			break;
+		case 'W':
+			rc = parse_u32("warmup", optarg, 0, 60, &o->warmup_s);
+			break;
+		case 'r':
+			rc = parse_u32("rate", optarg, 0, 100000000, &o->rate);
+			break;
+		case 'c':
+			rc = parse_u32("concurrency", optarg, 1, 1u << 20, &o->concurrency);
+			break;
+		case 'b':
+			rc = parse_u32("burst", optarg, 1, 4096, &o->burst);
+			break;
+		case 'n':
+			rc = parse_u32("conns", optarg, MEM_SMALL + 1, 1u << 23, &o->conns);
+			break;
+		case 'M':
+			rc = parse_u32("msl-ms", optarg, 1, 600000, &o->msl_ms);
+			break;
+		case 'B':
+			rc = parse_u32("body", optarg, 0, 65536, &o->body);
+			break;
+		case 'a':
+			rc = parse_u32("client-addrs", optarg, 1, DTCP_MAX_ADDRS, &o->n_client_addrs);
+			break;
+		case 'w':
+			rc = parse_u32("wire", optarg, 1024, 1u << 20, &o->wire);
+			break;
+		default:
+			rc = -1;
+			break;
+		}
+	}
+	if (rc == 0 && optind < argc) {
+		fprintf(stderr, PROG ": unexpected argument '%s' (try --help)\n", argv[optind]);
+		rc = -1;
+	}
+	if (rc == 0 && !rte_is_power_of_2(o->wire)) {
+		fprintf(stderr, PROG ": --wire %u: a power of 2\n", o->wire);
+		rc = -1;
+	}
+	return rc;
+}
+
+/* ---- The wire's two ends ---------------------------------------------------------- */
+
+static int
+end_open(struct end *e, struct rte_ring *rx, struct rte_ring *tx, unsigned id)
+{
+	char name[RTE_MEMPOOL_NAMESIZE], err[256];
+	int pid;
+
+	pid = rte_eth_from_rings(e->name, &rx, 1, &tx, 1, (unsigned)rte_socket_id());
+	if (pid < 0) {
+		fprintf(stderr, PROG ": %s: rte_eth_from_rings: %s\n", e->name,
+			rte_strerror(rte_errno));
+		return -1;
+	}
+	e->port_id = (uint16_t)pid;
+	snprintf(name, sizeof(name), "cps_%s_pool", e->name);
+	e->pool = rte_pktmbuf_pool_create(name, e->cfg.mbufs, e->cfg.mbuf_cache, 0,
+					  RTE_MAX(RTE_MBUF_DEFAULT_BUF_SIZE,
+						  RTE_PKTMBUF_HEADROOM + e->cfg.mtu + 26),
+					  (int)rte_socket_id());
+	if (e->pool == NULL) {
+		fprintf(stderr, PROG ": %s: mbuf pool of %u: %s\n", e->name, e->cfg.mbufs,
+			rte_strerror(rte_errno));
+		return -1;
+	}
+	if (dtcp_ethdev_configure(e->port_id, &e->cfg, e->pool, err, sizeof(err)) != 0) {
+		fprintf(stderr, PROG ": %s: %s\n", e->name, err);
+		return -1;
+	}
+	e->configured = true;
+	e->port = dtcp_ethdev_port(e->port_id, 0, e->pool);
+	if (e->port == NULL) {
+		fprintf(stderr, PROG ": %s: out of memory\n", e->name);
+		return -1;
+	}
+	e->w = dtcp_worker_create(&e->cfg, e->port, id, dtcp_tsc_to_ns(rte_rdtsc()), err,
+				  sizeof(err));
+	if (e->w == NULL) {
+		fprintf(stderr, PROG ": %s: %s\n", e->name, err);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+end_close(struct end *e)
+{
+	if (e->w != NULL) {
+		dtcp_worker_release_held(e->w);
+		dtcp_worker_destroy(e->w);
+	}
+	e->w = NULL;
+	dtcp_port_destroy(e->port);
+	e->port = NULL;
+	if (e->configured) {
+		rte_eth_dev_stop(e->port_id);
+		rte_eth_dev_close(e->port_id);
+		e->configured = false;
+	}
+}
+
+static void
+ring_free(struct rte_ring *r, uint32_t size)
+{
+	struct rte_mbuf *m = NULL;
+
+	if (r == NULL)
+		return;
+	for (unsigned i = 0; i < size && rte_ring_dequeue(r, (void **)&m) == 0; i++)
+		rte_pktmbuf_free(m);
+	rte_ring_free(r);
+}
+
+/* Every frame received ended in one DROP or END counter: true when so. */
+static bool
+accounted(const struct end *e, uint64_t *drops)
+{
+	const uint64_t *ctr = dtcp_worker_counters(e->w);
+	uint64_t ended = 0;
+
+	*drops = 0;
+	for (unsigned c = 0; c < DTCP_CTR_MAX; c++) {
+		if (dtcp_ctr_kind(c) == DTCP_CTR_KIND_DROP)
+			*drops += ctr[c];
+		if (dtcp_ctr_kind(c) == DTCP_CTR_KIND_DROP || dtcp_ctr_kind(c) == DTCP_CTR_KIND_END)
+			ended += ctr[c];
+	}
+	printf("# %s: frames received %llu, ended in a counter %llu, dropped %llu%s\n",
+	       e->name, (unsigned long long)ctr[DTCP_CTR_rx_frames], (unsigned long long)ended,
+	       (unsigned long long)*drops, ctr[DTCP_CTR_rx_frames] == ended ? "" : " (MISMATCH)");
+	return ctr[DTCP_CTR_rx_frames] == ended;
+}
+
+/* "A.B.C.D/16,..." for n consecutive addresses from first. */
+static int
+set_addrs(struct dtcp_config *cfg, uint32_t first, unsigned n)
+{
+	char buf[DTCP_MAX_ADDRS * 20 + 1], err[256];
+	size_t len = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t a = first + i;
+
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%u.%u.%u.%u/16",
+					i ? "," : "", a >> 24, (a >> 16) & 255, (a >> 8) & 255,
+					a & 255);
+	}
+	cfg->addrs_given = false;
+	cfg->n_addrs = 0;
+	cfg->gateway = 0;
+	if (dtcp_config_set(cfg, "ip", "address", buf, err, sizeof(err)) != 0) {
+		fprintf(stderr, PROG ": %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double
+median(const double *v, unsigned k)
+{
+	static double s[MAX_SECONDS];
+
+	memcpy(s, v, k * sizeof(*v));
+	qsort(s, k, sizeof(*s), cmp_double);
+	return k % 2 ? s[k / 2] : (s[k / 2 - 1] + s[k / 2]) / 2;
+}
+
+/* ---- The client lcore --------------------------------------------------------------- */
+
+/* rr: the request's TSC, then the exchange's latency into the histogram. */
+static void
+rr_hook(void *arg, bool response)
+{
+	struct client *cl = arg;
+	uint64_t now = rte_rdtsc(), ns;
+
+	if (!response) {
+		cl->req_tsc = now;
+		return;
+	}
+	if (!cl->recording || cl->req_tsc == 0)
+		return;
+	ns = (now - cl->req_tsc) * 1000000000ull / rte_get_tsc_hz();
+	cl->hist[RTE_MIN(ns, (uint64_t)LAT_NS_MAX - 1) / LAT_BUCKET_NS]++;
+	cl->lat_n++;
+	cl->lat_min = RTE_MIN(cl->lat_min, ns);
+	cl->lat_max = RTE_MAX(cl->lat_max, ns);
+}
+
+static int
+client_engine_main(void *arg)
+{
+	struct client *cl = arg;
+	struct dtcp_worker *w = cl->end->w;
+	const uint64_t hz = rte_get_tsc_hz();
+	bool started = false;
+
+	while (!stop && !lg_engine_done(cl->eng)) {
+		uint64_t tsc = rte_rdtsc(), now = dtcp_tsc_to_ns(tsc);
+
+		dtcp_worker_poll(w, now);
+		lg_engine_poll(cl->eng, now);
+		if (!started && lg_engine_started(cl->eng)) {
+			/* The engine's clock starts now: sample after the warm-up. */
+			started = true;
+			cl->rec_from_tsc = tsc + cl->o->warmup_s * hz;
+			cl->rec_to_tsc = cl->rec_from_tsc + cl->o->duration_s * hz;
+		}
+		if (started)
+			cl->recording = tsc >= cl->rec_from_tsc && tsc < cl->rec_to_tsc;
+	}
+	__atomic_store_n(&cl->done, true, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static void
+mem_client_event(struct dtcp_worker *w, const struct dtcp_event *ev)
+{
+	struct client *cl = ev->user;
+
+	(void)w;
+	switch (ev->type) {
+	case DTCP_EV_CONNECTED:
+		cl->connected++;
+		break;
+	case DTCP_EV_DATA:
+		rte_pktmbuf_free(ev->data);
+		break;
+	case DTCP_EV_CLOSED:
+		cl->failed++;
+		break;
+	case DTCP_EV_PEER_CLOSED:
+	case DTCP_EV_WRITABLE:
+	case DTCP_EV_ACCEPTABLE:
+		break;
+	}
+}
+
+/*
+ * mem: open target connections, MEM_INFLIGHT handshakes at a time, from
+ * CLIENT_ADDR.. x PORT_LO.. to SERVER_ADDR.. : each server address takes
+ * DTCP_MAX_ADDRS x PORT_SPAN of them. Then poll idle until stopped.
+ */
+static int
+client_mem_main(void *arg)
+{
+	struct client *cl = arg;
+	struct dtcp_worker *w = cl->end->w;
+	const uint32_t per_saddr = DTCP_MAX_ADDRS * PORT_SPAN;
+
+	while (!stop) {
+		dtcp_worker_poll(w, dtcp_tsc_to_ns(rte_rdtsc()));
+		while (cl->opened < cl->target &&
+		       cl->opened - cl->connected - cl->failed < MEM_INFLIGHT) {
+			uint32_t i = cl->opened, s = i / per_saddr, r = i % per_saddr;
+			int rc = dtcp_tcp_connect(w, SERVER_ADDR + s, SERVER_PORT,
+						  CLIENT_ADDR + r % DTCP_MAX_ADDRS,
+						  (uint16_t)(PORT_LO + r / DTCP_MAX_ADDRS),
+						  mem_client_event, cl, &cl->conns[i]);
+
+			if (rc != 0) {
+				fprintf(stderr, PROG ": mem: connect #%u: %s\n", i, strerror(-rc));
+				cl->failed++;
+				cl->target = cl->opened;
+				break;
+			}
+			cl->opened++;
+		}
+		if (cl->connected + cl->failed == cl->target)
+			__atomic_store_n(&cl->done, true, __ATOMIC_RELEASE);
+	}
+	return 0;
+}
+
+/* ---- Configuration of both ends ------------------------------------------------------ */
+
+static int
+config_ends(const struct opts *o, struct end *srv, struct end *cli)
+{
+	char err[256];
+	uint32_t tuples = o->n_client_addrs * PORT_SPAN;
+	unsigned n_saddrs = 1;
+
+	dtcp_config_defaults(&srv->cfg);
+	dtcp_config_defaults(&cli->cfg);
+	if (o->mode == M_MEM)
+		n_saddrs = (o->conns + DTCP_MAX_ADDRS * PORT_SPAN - 1) / (DTCP_MAX_ADDRS * PORT_SPAN);
+	if (n_saddrs > DTCP_MAX_ADDRS) {
+		fprintf(stderr, PROG ": --conns %u needs more than %d server addresses\n", o->conns,
+			DTCP_MAX_ADDRS);
+		return -1;
+	}
+	if (set_addrs(&srv->cfg, SERVER_ADDR, n_saddrs) != 0 ||
+	    set_addrs(&cli->cfg, CLIENT_ADDR,
+		      o->mode == M_CPS ? o->n_client_addrs :
+		      o->mode == M_MEM ? DTCP_MAX_ADDRS : 1) != 0 ||
+	    dtcp_config_set(&srv->cfg, "port", "mac", "02:00:00:00:00:01", err, sizeof(err)) ||
+	    dtcp_config_set(&cli->cfg, "port", "mac", "02:00:00:00:00:02", err, sizeof(err)))
+		return -1;
+	for (struct end *e = srv; e != NULL; e = e == srv ? cli : NULL) {
+		e->cfg.tcp_msl_ms = o->msl_ms;
+		/* The wire holds a burst of every connection's segments: pool >> ring. */
+		e->cfg.tcp_mbufs_max = RTE_MAX(e->cfg.tcp_mbufs_max, 4 * o->concurrency);
+		e->cfg.mbufs = RTE_MAX(e->cfg.mbufs, e->cfg.tcp_mbufs_max + 2 * o->wire + 16384);
+		switch (o->mode) {
+		case M_CPS:
+			/* Server: every 4-tuple may sit in TIME-WAIT (the client cycles them). */
+			e->cfg.tcp_max_conns = 2 * o->concurrency + 1024;
+			e->cfg.tcp_timewait_max = e == srv ? RTE_MIN(tuples, 1u << 24) : 1024;
+			e->cfg.tcp_syn_backlog = RTE_MAX(e->cfg.tcp_syn_backlog, o->concurrency);
+			e->cfg.tcp_accept_backlog = RTE_MAX(e->cfg.tcp_accept_backlog, o->concurrency);
+			break;
+		case M_RR:
+			e->cfg.tcp_max_conns = 1024;
+			e->cfg.tcp_timewait_max = 1024;
+			break;
+		case M_MEM:
+			e->cfg.tcp_max_conns = o->conns + 1024;
+			e->cfg.tcp_timewait_max = MEM_SMALL;
+			e->cfg.tcp_syn_backlog = RTE_MAX(e->cfg.tcp_syn_backlog, 2 * MEM_INFLIGHT);
+			e->cfg.tcp_accept_backlog = RTE_MAX(e->cfg.tcp_accept_backlog,
+							    2 * MEM_INFLIGHT);
+			break;
+		case M_BULK:
+			break;
+		}
+		if (dtcp_config_validate(&e->cfg, err, sizeof(err)) != 0) {
+			fprintf(stderr, PROG ": %s: %s\n", e->name, err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- mem ------------------------------------------------------------------------------ */
+
+static uint64_t
+heap_used(void)
+{
+	struct rte_malloc_socket_stats st;
+
+	if (rte_malloc_get_socket_stats((int)rte_socket_id(), &st) != 0)
+		return 0;
+	return st.heap_allocsz_bytes;
+}
+
+/* Heap bytes a worker created with cfg (on a port) takes; 0 on failure. */
+static uint64_t
+worker_bytes(const struct dtcp_config *cfg, struct dtcp_port *port)
+{
+	char err[256];
+	uint64_t before = heap_used();
+	struct dtcp_worker *w = dtcp_worker_create(cfg, port, 7, 0, err, sizeof(err));
+	uint64_t after = heap_used();
+
+	if (w == NULL) {
+		fprintf(stderr, PROG ": mem: %s\n", err);
+		return 0;
+	}
+	dtcp_worker_destroy(w);
+	return after - before;
+}
+
+/* The elements of the worker's TCB pool (tcb_<id>_...), header and trailer included. */
+struct pool_find {
+	char prefix[32];
+	size_t elt;
+};
+
+static void
+pool_walk(struct rte_mempool *mp, void *arg)
+{
+	struct pool_find *f = arg;
+
+	if (strncmp(mp->name, f->prefix, strlen(f->prefix)) == 0)
+		f->elt = mp->header_size + mp->elt_size + mp->trailer_size;
+}
+
+/*
+ * Per connection: the TCB's pool element, and the flow table's share: an
+ * rte_hash key slot (the 12-byte 4-tuple and its 8-byte data pointer,
+ * rounded to 8) plus a bucket slot with the extendable table (2 x (2-byte
+ * signature + 4-byte index)).
+ */
+static size_t
+sizeof_per_conn(unsigned worker_id)
+{
+	struct pool_find f = { .elt = 0 };
+
+	snprintf(f.prefix, sizeof(f.prefix), "tcb_%u_", worker_id);
+	rte_mempool_walk(pool_walk, &f);
+	return f.elt + 24 + 12;
+}
+
+static void
+holder_conn_event(struct dtcp_worker *w, const struct dtcp_event *ev)
+{
+	struct holder *h = ev->user;
+
+	(void)w;
+	if (ev->type == DTCP_EV_DATA)
+		rte_pktmbuf_free(ev->data);
+	else if (ev->type == DTCP_EV_CLOSED)
+		h->closed++;
+}
+
+static void
+holder_event(struct dtcp_worker *w, const struct dtcp_event *ev)
+{
+	struct holder *h = ev->user;
+
+	if (ev->type != DTCP_EV_ACCEPTABLE)
+		return;
+	for (unsigned i = 0; i < 65536 && dtcp_tcp_accept(w, ev->conn, holder_conn_event, h);
+	     i++)
+		h->accepted++;
+}
+
+/* ---- The main lcore: the server, the samples, the result ------------------------------ */
+
+static void
+print_cps_result(const struct opts *o, const double *v, unsigned k, uint64_t errors,
+		 uint64_t tuples)
+{
+	double med = k > 0 ? median(v, k) : 0, lo = k > 0 ? v[0] : 0, hi = lo;
+	unsigned held = 0;
+
+	for (unsigned i = 0; i < k; i++) {
+		lo = RTE_MIN(lo, v[i]);
+		hi = RTE_MAX(hi, v[i]);
+		if (v[i] >= med * 0.9 && v[i] <= med * 1.1)
+			held++;
+	}
+	printf("result cps cps_median=%.0f cps_min=%.0f cps_max=%.0f seconds=%u held=%u "
+	       "errors=%llu timewait_ms=%u tuples=%llu\n", med, lo, hi, k, held,
+	       (unsigned long long)errors, 2 * o->msl_ms, (unsigned long long)tuples);
+	(void)o;
+}
+
+static void
+print_rr_result(const struct client *cl)
+{
+	uint64_t p50 = 0, p99 = 0, seen = 0;
+	bool have50 = false;
+
+	for (uint32_t b = 0; b < LAT_NS_MAX / LAT_BUCKET_NS && cl->lat_n > 0; b++) {
+		seen += cl->hist[b];
+		if (!have50 && seen * 2 >= cl->lat_n) {
+			p50 = (uint64_t)b * LAT_BUCKET_NS + LAT_BUCKET_NS / 2;
+			have50 = true;
+		}
+		if (seen * 100 >= cl->lat_n * 99) {
+			p99 = (uint64_t)b * LAT_BUCKET_NS + LAT_BUCKET_NS / 2;
+			break;
+		}
+	}
+	printf("result rr p50_us=%.2f p99_us=%.2f min_us=%.2f max_us=%.2f exchanges=%llu\n",
+	       (double)p50 / 1e3, (double)p99 / 1e3,
+	       cl->lat_n ? (double)cl->lat_min / 1e3 : 0.0, (double)cl->lat_max / 1e3,
+	       (unsigned long long)cl->lat_n);
+}
+
+/*
+ * cps and rr: poll the server, turn the engine's per-second snapshots
+ * into samples, until the client is done. Returns the errors seen.
+ */
+static uint64_t
+run_exchange(const struct opts *o, struct end *srv, struct client *cl,
+	     struct httpd_worker *hw, double *v, unsigned *k)
+{
+	const uint64_t hz = rte_get_tsc_hz();
+	uint64_t prev = 0, prev_t = 0, lost = 0, backoffs = 0, end_tsc = 0;
+	unsigned second = 0;
+	struct lg_snap snap;
+
+	*k = 0;
+	for (;;) {
+		uint64_t tsc = rte_rdtsc();
+
+		dtcp_worker_poll(srv->w, dtcp_tsc_to_ns(tsc));
+		if (stop)
+			break;
+		while (lg_engine_take_snap(cl->eng, &snap, &lost)) {
+			uint64_t val = o->mode == M_CPS ? snap.stat[LG_completed]
+							: snap.stat[LG_responses];
+			double dt = (double)(snap.t_ns - prev_t) / 1e9;
+
+			second++;
+			if (second > o->warmup_s && second <= o->warmup_s + o->duration_s &&
+			    dt > 0.5) {
+				v[*k] = (double)(val - prev) / dt;
+				printf("sample %s %u %.0f\n", mode_name[o->mode], second - o->warmup_s,
+				       v[*k]);
+				(*k)++;
+			} else if (second <= o->warmup_s) {
+				printf("# warmup %u %.0f\n", second, dt > 0 ? (double)(val - prev) / dt : 0);
+			}
+			if (snap.notes & (LG_NOTE_BACKOFF | LG_NOTE_CAP) && o->rate != 0 &&
+			    snap.stat[LG_backoffs] > backoffs)
+				printf("# backoff: second %u, rate held at %u/s (target %u): the server "
+				       "fell behind\n", second, snap.rate, o->rate);
+			if (snap.notes & LG_NOTE_TUPLES)
+				printf("# second %u: 4-tuples ran out\n", second);
+			backoffs = snap.stat[LG_backoffs];
+			fflush(stdout);
+			prev = val;
+			prev_t = snap.t_ns;
+		}
+		if (__atomic_load_n(&cl->done, __ATOMIC_ACQUIRE))
+			break;
+		if (*k >= o->duration_s && end_tsc == 0)
+			end_tsc = tsc + END_LIMIT_S * hz;
+		if (end_tsc != 0 && tsc > end_tsc) {
+			fprintf(stderr, PROG ": the client did not finish %d s after the last sample\n",
+				END_LIMIT_S);
+			stop = true;
+			break;
+		}
+	}
+	(void)hw;
+	return lost;
+}
+
+int
+main(int argc, char **argv)
+{
+	static double samples[MAX_SECONDS];
+	struct opts o = {
+		.mode = M_CPS, .duration_s = 10, .warmup_s = 1, .concurrency = 2048, .burst = 64,
+		.conns = 1000000, .msl_ms = 100, .body = 64, .n_client_addrs = DTCP_MAX_ADDRS,
+		.wire = 16384,
+	};
+	struct end srv = { .name = "server" }, cli = { .name = "client" };
+	struct client cl = { .end = &cli, .o = &o, .lat_min = UINT64_MAX };
+	struct holder holder = { 0 };
+	struct rte_ring *to_srv = NULL, *to_cli = NULL;
+	struct httpd_responses *resp = NULL;
+	struct httpd_worker *hw = NULL;
+	unsigned lcore, k = 0;
+	uint64_t errors = 0, tuples = 0, drops_c = 0, drops_s = 0;
+	bool launched = false, ok = false, acct_ok = true, pool_ok;
+	char err[256];
+	int rc;
+
+	if (wants_help(argc, argv)) {
+		usage(argv[0]);
+		return 0;
+	}
+	rc = dtcp_eal_init(argc, argv);
+	if (rc < 0) {
+		fprintf(stderr, PROG ": EAL init failed: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	argc -= rc;
+	argv += rc;
+	if (parse_args(argc, argv, &o) != 0) {
+		rte_eal_cleanup();
+		return 2;
+	}
+	if (o.mode == M_BULK) {
+		fprintf(stderr, PROG ": bulk is dtcp-bench-goodput's: run it with the same EAL "
+			"options (-- --seconds N)\n");
+		rte_eal_cleanup();
+		return 2;
+	}
+	lcore = rte_get_next_lcore(rte_get_main_lcore(), 1, 0);
+	if (lcore >= RTE_MAX_LCORE) {
+		fprintf(stderr, PROG ": needs two lcores, the server's and the client's (-l 0,1)\n");
+		rte_eal_cleanup();
+		return 2;
+	}
+	if (o.mode == M_RR)
+		o.concurrency = 1;
+	if (config_ends(&o, &srv, &cli) != 0)
+		goto out;
+	to_srv = rte_ring_create("cps_to_srv", o.wire, (int)rte_socket_id(),
+				 RING_F_SP_ENQ | RING_F_SC_DEQ);
+	to_cli = rte_ring_create("cps_to_cli", o.wire, (int)rte_socket_id(),
+				 RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (to_srv == NULL || to_cli == NULL) {
+		fprintf(stderr, PROG ": wire rings: %s\n", rte_strerror(rte_errno));
+		goto out;
+	}
+
+	if (o.mode == M_MEM) {
+		/* The reference: a worker for MEM_SMALL connections, then one for N. */
+		uint64_t hs = heap_used(), small_b[2], big_b[2], held_b[2];
+		size_t sz[2];
+		struct end *ends[2] = { &cli, &srv };
+
+		if (end_open(&srv, to_srv, to_cli, 0) != 0 || end_open(&cli, to_cli, to_srv, 1) != 0)
+			goto out;
+		for (int i = 0; i < 2; i++) {
+			struct dtcp_config c = ends[i]->cfg;
+
+			c.tcp_max_conns = MEM_SMALL;
+			small_b[i] = worker_bytes(&c, ends[i]->port);
+			big_b[i] = worker_bytes(&ends[i]->cfg, ends[i]->port);
+			sz[i] = sizeof_per_conn((unsigned)i == 0 ? 1 : 0);
+		}
+		printf("# mem: heap in use %llu bytes after both ends opened\n",
+		       (unsigned long long)(heap_used() - hs));
+		cl.target = o.conns;
+		cl.conns = rte_zmalloc("cps_mem_conns", sizeof(*cl.conns) * o.conns, 0);
+		if (cl.conns == NULL) {
+			fprintf(stderr, PROG ": mem: no memory for %u handles\n", o.conns);
+			goto out;
+		}
+		rc = dtcp_tcp_listen(srv.w, 0, SERVER_PORT, NULL, holder_event, &holder,
+				     &holder.listener);
+		if (rc != 0) {
+			fprintf(stderr, PROG ": listen: %s\n", strerror(-rc));
+			goto out;
+		}
+		signal(SIGINT, on_signal);
+		signal(SIGTERM, on_signal);
+		held_b[0] = heap_used();
+		if (rte_eal_remote_launch(client_mem_main, &cl, lcore) != 0)
+			goto out;
+		launched = true;
+		{
+			const uint64_t hz = rte_get_tsc_hz();
+			uint64_t t0 = rte_rdtsc(), mark = t0 + hz;
+			unsigned s = 0;
+
+			while (!stop && !__atomic_load_n(&cl.done, __ATOMIC_ACQUIRE)) {
+				uint64_t tsc = rte_rdtsc();
+
+				dtcp_worker_poll(srv.w, dtcp_tsc_to_ns(tsc));
+				if (tsc >= mark) {
+					printf("# mem: second %u: %u accepted\n", ++s, holder.accepted);
+					fflush(stdout);
+					mark += hz;
+				}
+				if (tsc - t0 > MEM_OPEN_LIMIT_S * hz) {
+					fprintf(stderr, PROG ": mem: not established in %d s\n",
+						MEM_OPEN_LIMIT_S);
+					break;
+				}
+			}
+			/* Idle a second: nothing may close. */
+			for (uint64_t t1 = rte_rdtsc(); !stop && rte_rdtsc() - t1 < hz;)
+				dtcp_worker_poll(srv.w, dtcp_tsc_to_ns(rte_rdtsc()));
+		}
+		stop = true;
+		rte_eal_wait_lcore(lcore);
+		launched = false;
+		held_b[1] = heap_used();
+		printf("# mem: client connected %u of %u (%u failed), server accepted %u, closed %u; "
+		       "heap grew %lld bytes while they were opened\n", cl.connected, o.conns,
+		       cl.failed, holder.accepted, holder.closed,
+		       (long long)(held_b[1] - held_b[0]));
+		for (int i = 0; i < 2; i++)
+			printf("# mem: %s: worker for %u: %llu bytes, for %u: %llu bytes: %.1f per "
+			       "connection; sizeof-based %zu\n", ends[i]->name, MEM_SMALL,
+			       (unsigned long long)small_b[i], ends[i]->cfg.tcp_max_conns,
+			       (unsigned long long)big_b[i],
+			       (double)(big_b[i] - small_b[i]) /
+				       (ends[i]->cfg.tcp_max_conns - MEM_SMALL), sz[i]);
+		ok = cl.connected == o.conns && holder.accepted == o.conns && holder.closed == 0 &&
+		     cl.failed == 0;
+		if (ok)
+			printf("result mem conns=%u bytes_per_conn=%.0f bytes_per_conn_sizeof=%zu\n",
+			       o.conns,
+			       ((double)(big_b[0] - small_b[0]) + (double)(big_b[1] - small_b[1])) /
+				       2 / (o.conns + 1024 - MEM_SMALL), (sz[0] + sz[1]) / 2);
+		if (holder.listener != NULL)
+			dtcp_tcp_close(srv.w, holder.listener);
+		goto out;
+	}
+
+	/* cps and rr: dtcp-httpd's server, dtcp-loadgen's engine. */
+	{
+		struct httpd_opts ho = {
+			.port = SERVER_PORT, .body_size = o.body, .keepalive = o.mode == M_RR,
+			.max_header = 8192, .max_conns = 2 * o.concurrency + 64,
+			.partial_buffers = 64,
+		};
+		struct lg_opts lo = {
+			.server = SERVER_ADDR, .server_port = SERVER_PORT, .port_lo = PORT_LO,
+			.port_hi = PORT_HI, .rate = o.rate, .concurrency = o.concurrency,
+			.duration_s = o.warmup_s + o.duration_s,
+			.requests = o.mode == M_RR ? 0 : 1,
+			.fin_first = o.mode == M_RR ? LG_FIN_CLIENT : LG_FIN_SERVER,
+			.path = "/", .host = "198.18.0.1", .response_size = o.body,
+			.connect_timeout_ms = 3000, .timeout_ms = 5000, .drain_ms = 5000,
+			.burst = o.burst, .wait_ms = 5000,
+		};
+		uint32_t addrs[DTCP_MAX_ADDRS];
+		unsigned n_addrs = o.mode == M_CPS ? o.n_client_addrs : 1;
+		char req[512];
+		int n;
+
+		for (unsigned i = 0; i < n_addrs; i++)
+			addrs[i] = CLIENT_ADDR + i;
+		tuples = (uint64_t)n_addrs * PORT_SPAN;
+		n = lg_http_request(req, sizeof(req), lo.path, lo.host, o.mode == M_CPS, 0);
+		if (n < 0)
+			goto out;
+		if (end_open(&srv, to_srv, to_cli, 0) != 0 || end_open(&cli, to_cli, to_srv, 1) != 0)
+			goto out;
+		resp = httpd_responses_create(&ho, 1, srv.cfg.mbufs, err, sizeof(err));
+		hw = resp != NULL ? httpd_worker_create(srv.w, 0, srv.pool, &ho, resp, err,
+							sizeof(err)) : NULL;
+		cl.eng = hw != NULL ? lg_engine_create(cli.w, cli.pool, &lo, addrs, n_addrs, req,
+						       (uint32_t)n, req, (uint32_t)n, err,
+						       sizeof(err)) : NULL;
+		if (cl.eng == NULL) {
+			fprintf(stderr, PROG ": %s\n", err);
+			goto out;
+		}
+		if (o.mode == M_RR) {
+			cl.hist = rte_zmalloc("cps_rr_hist",
+					      sizeof(*cl.hist) * (LAT_NS_MAX / LAT_BUCKET_NS), 0);
+			if (cl.hist == NULL)
+				goto out;
+			lg_engine_set_hook(cl.eng, rr_hook, &cl);
+		}
+	}
+	printf("# %s: net_ring pair (%u slots each way), server on lcore %u, client on lcore %u; "
+	       "%u s + %u s warm-up; body %u bytes; TIME-WAIT (2MSL) %u ms on the side that "
+	       "closes first (%s)\n", mode_name[o.mode], o.wire, rte_lcore_id(), lcore,
+	       o.duration_s, o.warmup_s, o.body, 2 * o.msl_ms,
+	       o.mode == M_CPS ? "the server" : "the client");
+	if (o.mode == M_CPS)
+		printf("# cps: %u client addresses x %u ports = %llu 4-tuples to one server "
+		       "address and port: enough for %.0f connections/s with TIME-WAIT %u ms; "
+		       "concurrency %u, rate %s\n", o.n_client_addrs, PORT_SPAN,
+		       (unsigned long long)tuples, (double)tuples * 1000.0 / (2.0 * o.msl_ms),
+		       2 * o.msl_ms, o.concurrency, o.rate ? "fixed" : "as fast as possible");
+	fflush(stdout);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (rte_eal_remote_launch(client_engine_main, &cl, lcore) != 0) {
+		fprintf(stderr, PROG ": cannot start lcore %u\n", lcore);
+		goto out;
+	}
+	launched = true;
+	errors += run_exchange(&o, &srv, &cl, hw, samples, &k);
+	if (stop && !__atomic_load_n(&cl.done, __ATOMIC_ACQUIRE))
+		errors++;
+	stop = true;
+	rte_eal_wait_lcore(lcore);
+	launched = false;
+	/* Both lcores idle: their state can be read and torn down here. */
+	{
+		const uint64_t *st = lg_engine_stats(cl.eng), *hs = httpd_worker_stats(hw);
+		const uint64_t *sc = dtcp_worker_counters(srv.w);
+
+		for (unsigned s = 0; s < LG_STAT_MAX; s++) {
+			if (st[s] != 0)
+				printf("# client %s %llu\n", lg_stat_name(s), (unsigned long long)st[s]);
+			if (lg_stat_is_error(s))
+				errors += st[s];
+		}
+		for (unsigned s = 0; s < HTTPD_STAT_MAX; s++)
+			if (hs[s] != 0)
+				printf("# server %s %llu\n", httpd_stat_name(s),
+				       (unsigned long long)hs[s]);
+		errors += hs[HTTPD_reset] + hs[HTTPD_bad_heads] + hs[HTTPD_no_mbuf] +
+			  hs[HTTPD_no_partial] + hs[HTTPD_refused];
+		if (o.mode == M_CPS) {
+			double peak = 0;
+
+			for (unsigned i = 0; i < k; i++)
+				peak = RTE_MAX(peak, samples[i]);
+			printf("# cps: TIME-WAIT entered %llu, full %llu, on the server; 4-tuples "
+			       "needed at the best second %.0f of %llu\n",
+			       (unsigned long long)sc[DTCP_CTR_tcp_timewait_enter],
+			       (unsigned long long)sc[DTCP_CTR_tcp_timewait_full],
+			       peak * 2 * o.msl_ms / 1000.0, (unsigned long long)tuples);
+			if (peak * 2 * o.msl_ms / 1000.0 > (double)tuples) {
+				fprintf(stderr, PROG ": 4-tuples too few for TIME-WAIT at this rate\n");
+				errors++;
+			}
+			errors += sc[DTCP_CTR_tcp_timewait_full];
+		}
+		if (st[LG_opened] > 0) {
+			const uint64_t *cc = dtcp_worker_counters(cli.w);
+
+			printf("# frames per connection: client sent %.2f, server sent %.2f\n",
+			       (double)cc[DTCP_CTR_tx_frames] / (double)st[LG_opened],
+			       (double)sc[DTCP_CTR_tx_frames] / (double)st[LG_opened]);
+		}
+	}
+	acct_ok = accounted(&cli, &drops_c) & accounted(&srv, &drops_s);
+	if (o.mode == M_CPS && k > 0)
+		print_cps_result(&o, samples, k, errors, tuples);
+	else if (o.mode == M_RR && k > 0 && errors == 0)
+		print_rr_result(&cl);
+	ok = k == o.duration_s && errors == 0;
+	if (!ok)
+		fprintf(stderr, PROG ": %u of %u samples, %llu errors\n", k, o.duration_s,
+			(unsigned long long)errors);
+
+out:
+	if (launched) {
+		stop = true;
+		rte_eal_wait_lcore(lcore);
+	}
+	if (cl.eng != NULL) {
+		lg_engine_stop(cl.eng);
+		lg_engine_free(cl.eng);
+	}
+	if (hw != NULL) {
+		httpd_worker_stop(hw);
+		httpd_worker_free(hw);
+	}
+	end_close(&cli);
+	end_close(&srv);
+	ring_free(to_srv, o.wire);
+	ring_free(to_cli, o.wire);
+	if (resp != NULL && httpd_responses_free(resp, stdout) != 0)
+		ok = false;
+	pool_ok = (srv.pool == NULL || rte_mempool_in_use_count(srv.pool) == 0) &&
+		  (cli.pool == NULL || rte_mempool_in_use_count(cli.pool) == 0);
+	if (!pool_ok)
+		fprintf(stderr, PROG ": mbufs still in use: server %u, client %u (LEAK)\n",
+			rte_mempool_in_use_count(srv.pool), rte_mempool_in_use_count(cli.pool));
+	rte_free(cl.hist);
+	rte_free(cl.conns);
+	rte_mempool_free(srv.pool);
+	rte_mempool_free(cli.pool);
+	rte_eal_cleanup();
+	if (!pool_ok || !acct_ok)
+		return 3;
+	return ok ? 0 : 1;
+}
