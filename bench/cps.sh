@@ -268,7 +268,9 @@ if [ "$do_mem" -eq 1 ]; then
 fi
 
 # Instructions per connection: two callgrind runs whose connection counts
-# differ; the counts come from the runs' own samples (all of them: no warm-up).
+# differ; the counts are what each run's client completed ("# client
+# completed N", or the sum of its samples). --fair-sched: two polling threads
+# under valgrind's one lock otherwise starve each other.
 if [ "$do_callgrind" -eq 1 ]; then
 	if ! command -v valgrind >/dev/null; then
 		echo "cps: valgrind missing (scripts/setup-deps.sh): no instructions figure" >&2
@@ -286,7 +288,7 @@ if [ "$do_callgrind" -eq 1 ]; then
 			printf 'cps: callgrind run %d/2 ... ' "$k"
 			n=$((n + 1))
 			secs=$((k * 2))
-			run_bounded 900 "$tmp/cg-$k.log" valgrind --tool=callgrind \
+			run_bounded 900 "$tmp/cg-$k.log" valgrind --tool=callgrind --fair-sched=yes \
 				--callgrind-out-file="$tmp/cg-$k.out" "$cg_bin" -l 0,1 --no-pci --no-huge \
 				-m 1024 --file-prefix="$prefix_base-$n" --log-level='lib.*:notice' -- \
 				--mode cps --warmup 0 --duration "$secs" --rate 2000
@@ -396,7 +398,10 @@ for k in (1, 2):
     ir = callgrind_total(f"{tmp}/cg-{k}.out")
     p = parse(f"{tmp}/cg-{k}.log")
     if ir is not None and p:
-        conns = p[1].get("conns_total") or sum(p[0])
+        # All the connections the run completed, drain included, when it says.
+        done = [l.split()[3] for l in open(f"{tmp}/cg-{k}.log")
+                if l.startswith("# client completed ")]
+        conns = float(done[-1]) if done else sum(p[0])
         cg.append((ir, conns))
 if len(cg) == 2 and cg[1][1] != cg[0][1]:
     out["dtcp.instr_per_conn"] = round((cg[1][0] - cg[0][0]) / (cg[1][1] - cg[0][1]))
