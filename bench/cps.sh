@@ -356,6 +356,7 @@ for name, mode, key, label, better in figures:
             out[f"{side}.{name}_max"] = round(max(vals), 3)
             out[f"{side}.{name}_runs"] = len(vals)
             out[f"{side}.{name}_runs_held"] = held
+            out[f"{side}.{name}_per_run"] = vals
             cells.append((out[f"{side}.{name}"], min(vals), max(vals), f"{held}/{len(vals)}"))
         else:
             cells.append(None)
@@ -385,6 +386,11 @@ if "dtcp.bytes_per_conn" in out and out.get("linux.bytes_per_conn"):
                                     (out["linux.bytes_per_conn"], None, None, "1/1")],
                  out["ratio.bytes_per_conn"], "lower"))
 
+out["linux.bytes_per_conn_method"] = ("growth of /proc/meminfo Slab (SReclaimable + SUnreclaim)"
+                                     " over 2 x conns: per connection per side")
+out["dtcp.bytes_per_conn_method"] = "DPDK heap growth per connection per side (dtcp-bench-cps)"
+out["close_order"] = "the server closes first, after its response (both sides)"
+
 def callgrind_total(path):
     if not os.path.exists(path):
         return None
@@ -412,8 +418,14 @@ def fmt(v):
         return "-"
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.2f}"
 
-print()
-print(f"{'':18} {'dtcp':>12} {'min..max':>21} {'held':>5} | {'Linux':>10} {'min..max':>19} {'held':>5} | {'dtcp/Linux':>10}")
+table = []
+
+def say(line=""):
+    print(line)
+    table.append(line)
+
+say()
+say(f"{'':18} {'dtcp':>12} {'min..max':>21} {'held':>5} | {'Linux':>10} {'min..max':>19} {'held':>5} | {'dtcp/Linux':>10}")
 for label, cells, ratio, better in rows:
     parts = []
     for c, w in zip(cells, (12, 10)):
@@ -423,21 +435,23 @@ for label, cells, ratio, better in rows:
             rng = "" if c[1] is None else f"{fmt(c[1])}..{fmt(c[2])}"
             parts.append(f"{fmt(c[0]):>{w}} {rng:>{w + 9}} {c[3]:>5}")
     r = "-" if ratio is None else f"{ratio:.3f}"
-    print(f"{label:18} {parts[0]} | {parts[1]} | {r:>10}  ({better} is better)")
+    say(f"{label:18} {parts[0]} | {parts[1]} | {r:>10}  ({better} is better)")
 if "dtcp.instr_per_conn" in out:
-    print(f"{'instr/conn (dtcp)':18} {out['dtcp.instr_per_conn']:>12,}   callgrind, client + server,"
+    say(f"{'instr/conn (dtcp)':18} {out['dtcp.instr_per_conn']:>12,}   callgrind, client + server,"
           f" (Ir2-Ir1)/(N2-N1) over runs of {cg[0][1]:.0f} and {cg[1][1]:.0f} connections")
-print(f"TIME-WAIT: dtcp {out.get('dtcp.timewait_ms', 0):.0f} ms, Linux "
+say(f"TIME-WAIT: dtcp {out.get('dtcp.timewait_ms', 0):.0f} ms, Linux "
       f"{out.get('linux.timewait_ms', 0):.0f} ms (TCP_TIMEWAIT_LEN); 4-tuples: dtcp "
       f"{out.get('dtcp.tuples', 0):,.0f}, Linux {out.get('linux.tuples', 0):,.0f}")
-print(f"held: runs with >= 80 % of their seconds within 10 % of the run's median;"
+say(f"held: runs with >= 80 % of their seconds within 10 % of the run's median;"
       f" load average {load0} at the start, {load1} at the end; {elapsed} s")
 
 json_path = os.path.join(out_dir, "latest.json")
 with open(json_path, "w") as f:
     json.dump(out, f, indent=2)
     f.write("\n")
-print(f"cps: wrote {json_path}")
+with open(os.path.join(out_dir, "latest.txt"), "w") as f:
+    f.write(f"{out['date']}, {cpu}, {cores} CPUs, kernel {kernel}\n" + "\n".join(table) + "\n")
+print(f"cps: wrote {json_path} and latest.txt")
 
 # The chart: dtcp and Linux side by side for each figure, one panel each.
 panels = [(label, cells[0][0] if cells[0] else 0, cells[1][0] if cells[1] else 0)
