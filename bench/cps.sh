@@ -399,7 +399,22 @@ def callgrind_total(path):
             return int(line.split()[1])
     return None
 
-cg = []
+def callgrind_inclusive(path, fn):
+    """Inclusive Ir of function fn in a callgrind file, by callgrind_annotate."""
+    try:
+        r = subprocess.run(["callgrind_annotate", "--inclusive=yes", path], text=True,
+                           capture_output=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    best = None
+    for line in r.stdout.splitlines():
+        f = line.split()
+        if len(f) >= 2 and f[-1 if "[" not in line else -2].endswith(":" + fn):
+            v = int(f[0].replace(",", ""))
+            best = v if best is None else max(best, v)
+    return best
+
+cg, rx = [], []
 for k in (1, 2):
     ir = callgrind_total(f"{tmp}/cg-{k}.out")
     p = parse(f"{tmp}/cg-{k}.log")
@@ -409,9 +424,15 @@ for k in (1, 2):
                 if l.startswith("# client completed ")]
         conns = float(done[-1]) if done else sum(p[0])
         cg.append((ir, conns))
+        inc = callgrind_inclusive(f"{tmp}/cg-{k}.out", "dtcp_eth_input_burst")
+        if inc is not None and conns > 0:
+            rx.append(inc / conns)
 if len(cg) == 2 and cg[1][1] != cg[0][1]:
     out["dtcp.instr_per_conn"] = round((cg[1][0] - cg[0][0]) / (cg[1][1] - cg[0][1]))
     out["dtcp.instr_runs"] = [{"ir": ir, "conns": c} for ir, c in cg]
+if rx:
+    out["dtcp.instr_per_conn_rx"] = round(statistics.median(rx))
+    out["dtcp.instr_per_conn_rx_runs"] = [round(x) for x in rx]
 
 def fmt(v):
     if v is None:
@@ -439,6 +460,9 @@ for label, cells, ratio, better in rows:
 if "dtcp.instr_per_conn" in out:
     say(f"{'instr/conn (dtcp)':18} {out['dtcp.instr_per_conn']:>12,}   callgrind, client + server,"
           f" (Ir2-Ir1)/(N2-N1) over runs of {cg[0][1]:.0f} and {cg[1][1]:.0f} connections")
+if "dtcp.instr_per_conn_rx" in out:
+    say(f"{'  of which rx path':18} {out['dtcp.instr_per_conn_rx']:>12,}   dtcp_eth_input_burst inclusive,"
+        f" per connection: {', '.join(f'{x:,.0f}' for x in rx)} (stable: no empty polls in it)")
 say(f"TIME-WAIT: dtcp {out.get('dtcp.timewait_ms', 0):.0f} ms, Linux "
       f"{out.get('linux.timewait_ms', 0):.0f} ms (TCP_TIMEWAIT_LEN); 4-tuples: dtcp "
       f"{out.get('dtcp.tuples', 0):,.0f}, Linux {out.get('linux.tuples', 0):,.0f}")
