@@ -22,10 +22,12 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -58,7 +60,6 @@
 #define MEM_SMALL 1000u               /* mem: the reference worker's connections */
 #define MEM_OPEN_LIMIT_S 300          /* mem: all connections established by then */
 #define MEM_INFLIGHT 4096u            /* mem: handshakes under way at once */
-#define END_LIMIT_S 30                /* after the last sample, the client must be done */
 
 enum mode { M_CPS, M_RR, M_MEM, M_BULK };
 static const char *const mode_name[] = { "cps", "rr", "mem", "bulk" };
@@ -83,6 +84,7 @@ struct opts {
 	uint32_t body;                /* response body bytes */
 	uint32_t n_client_addrs;      /* cps: client addresses (x PORT_SPAN ports) */
 	uint32_t wire;                /* net_ring slots each way */
+	uint32_t patience_ms;         /* handshake, response and first-connection timeouts */
 };
 
 /* One end of the wire: its ethdev, pool, port and worker. */
@@ -109,8 +111,9 @@ struct client {
 	uint64_t lat_n, lat_min, lat_max;
 	/* mem */
 	uint32_t target, opened, connected, failed;
-	uint32_t n_server_addrs;
 	struct dtcp_conn **conns;
+	clockid_t cpu_clock;          /* the client thread's CPU time */
+	bool cpu_clock_ok;            /* client -> main: cpu_clock is set */
 	bool done;                    /* client -> main */
 };
 
@@ -146,6 +149,9 @@ usage(const char *prog)
 	       "  --body N          response body bytes (default 64)\n"
 	       "  --client-addrs N  cps: client addresses, 1..%d (default %d): N x %u 4-tuples\n"
 	       "  --wire N          net_ring slots each way (default 16384)\n"
+	       "  --patience-ms MS  the client's handshake and response timeouts, and how long\n"
+	       "                    the first connection may take (default 5000; under\n"
+	       "                    valgrind, where time runs ~50x slower, 120000)\n"
 	       "\n"
 	       "Prints 'sample <mode> <second> <value>' each sampled second, then\n"
 	       "  result cps cps_median= cps_min= cps_max= seconds= held= errors= timewait_ms= tuples=\n"
@@ -203,6 +209,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "body", required_argument, NULL, 'B' },
 		{ "client-addrs", required_argument, NULL, 'a' },
 		{ "wire", required_argument, NULL, 'w' },
+		{ "patience-ms", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt, rc = 0;
@@ -210,15 +217,18 @@ parse_args(int argc, char **argv, struct opts *o)
 	optind = 1;
 	while (rc == 0 && (opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'm':
-			for (o->mode = M_CPS; o->mode <= M_BULK; o->mode++)
-				if (strcmp(optarg, mode_name[o->mode]) == 0)
-					break;
-			if (o->mode > M_BULK) {
+		case 'm': {
+			unsigned m = 0;
+
+			while (m < RTE_DIM(mode_name) && strcmp(optarg, mode_name[m]) != 0)
+				m++;
+			o->mode = (enum mode)m;
+			if (m == RTE_DIM(mode_name)) {
 				fprintf(stderr, PROG ": --mode %s: cps, rr, mem or bulk\n", optarg);
 				rc = -1;
 			}
 			break;
+		}
 		case 'd':
 			rc = parse_u32("duration", optarg, 1, MAX_SECONDS, &o->duration_s);
 			break;
@@ -248,6 +258,9 @@ parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'w':
 			rc = parse_u32("wire", optarg, 1024, 1u << 20, &o->wire);
+			break;
+		case 'p':
+			rc = parse_u32("patience-ms", optarg, 100, 3600000, &o->patience_ms);
 			break;
 		default:
 			rc = -1;
@@ -430,6 +443,8 @@ client_engine_main(void *arg)
 	const uint64_t hz = rte_get_tsc_hz();
 	bool started = false;
 
+	if (pthread_getcpuclockid(pthread_self(), &cl->cpu_clock) == 0)
+		__atomic_store_n(&cl->cpu_clock_ok, true, __ATOMIC_RELEASE);
 	while (!stop && !lg_engine_done(cl->eng)) {
 		uint64_t tsc = rte_rdtsc(), now = dtcp_tsc_to_ns(tsc);
 
@@ -599,7 +614,7 @@ worker_bytes(const struct dtcp_config *cfg, struct dtcp_port *port)
 /* The elements of the worker's TCB pool (tcb_<id>_...), header and trailer included. */
 struct pool_find {
 	char prefix[32];
-	size_t elt;
+	size_t elt, hdr;
 };
 
 static void
@@ -607,24 +622,30 @@ pool_walk(struct rte_mempool *mp, void *arg)
 {
 	struct pool_find *f = arg;
 
-	if (strncmp(mp->name, f->prefix, strlen(f->prefix)) == 0)
-		f->elt = mp->header_size + mp->elt_size + mp->trailer_size;
+	if (strncmp(mp->name, f->prefix, strlen(f->prefix)) == 0) {
+		f->elt = mp->elt_size;
+		f->hdr = mp->header_size + mp->trailer_size;
+	}
 }
 
 /*
- * Per connection: the TCB's pool element, and the flow table's share: an
- * rte_hash key slot (the 12-byte 4-tuple and its 8-byte data pointer,
- * rounded to 8) plus a bucket slot with the extendable table (2 x (2-byte
- * signature + 4-byte index)).
+ * Per connection: the TCB's pool element, and the flow table's share as
+ * DPDK 22.11's rte_hash lays it out: a key slot (8-byte data pointer and
+ * the 12-byte 4-tuple, aligned to 16: 32), an eighth of a 64-byte bucket,
+ * as much again for the extendable buckets, and a 4-byte slot in each of
+ * its two free-slot rings. The table's rounding up to a power of two is
+ * left out: the measurement has it.
  */
 static size_t
-sizeof_per_conn(unsigned worker_id)
+sizeof_per_conn(unsigned worker_id, const char *side)
 {
 	struct pool_find f = { .elt = 0 };
 
 	snprintf(f.prefix, sizeof(f.prefix), "tcb_%u_", worker_id);
 	rte_mempool_walk(pool_walk, &f);
-	return f.elt + 24 + 12;
+	printf("# mem: %s: TCB pool element %zu bytes + %zu of mempool header; flow table "
+	       "56 per entry\n", side, f.elt, f.hdr);
+	return f.elt + f.hdr + 32 + 8 + 8 + 4 + 4;
 }
 
 static void
@@ -669,7 +690,6 @@ print_cps_result(const struct opts *o, const double *v, unsigned k, uint64_t err
 	printf("result cps cps_median=%.0f cps_min=%.0f cps_max=%.0f seconds=%u held=%u "
 	       "errors=%llu timewait_ms=%u tuples=%llu\n", med, lo, hi, k, held,
 	       (unsigned long long)errors, 2 * o->msl_ms, (unsigned long long)tuples);
-	(void)o;
 }
 
 static void
@@ -695,18 +715,48 @@ print_rr_result(const struct client *cl)
 	       (unsigned long long)cl->lat_n);
 }
 
+static double
+cpu_s(clockid_t clock)
+{
+	struct timespec ts;
+
+	if (clock_gettime(clock, &ts) != 0)
+		return 0;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * The CPU time each lcore's thread had over the sampled seconds: on a
+ * shared machine they are time-sliced, and a polling pair stalls while
+ * either is off its CPU. CPU per exchange is the figure that survives.
+ */
+struct cpu_mark {
+	double wall, srv, cli;
+	uint64_t val;
+};
+
+static void
+cpu_mark(struct cpu_mark *m, const struct client *cl, uint64_t val)
+{
+	m->wall = (double)rte_rdtsc() / (double)rte_get_tsc_hz();
+	m->srv = cpu_s(CLOCK_THREAD_CPUTIME_ID);
+	m->cli = __atomic_load_n(&cl->cpu_clock_ok, __ATOMIC_ACQUIRE) ? cpu_s(cl->cpu_clock) : 0;
+	m->val = val;
+}
+
 /*
  * cps and rr: poll the server, turn the engine's per-second snapshots
- * into samples, until the client is done. Returns the errors seen.
+ * into samples, until the client is done. Returns the snapshots lost
+ * (each an error: a second nobody sampled).
  */
 static uint64_t
-run_exchange(const struct opts *o, struct end *srv, struct client *cl,
-	     struct httpd_worker *hw, double *v, unsigned *k)
+run_exchange(const struct opts *o, struct end *srv, struct client *cl, double *v, unsigned *k)
 {
 	const uint64_t hz = rte_get_tsc_hz();
 	uint64_t prev = 0, prev_t = 0, lost = 0, backoffs = 0, end_tsc = 0;
 	unsigned second = 0;
 	struct lg_snap snap;
+	struct cpu_mark m0 = { 0 }, m1;
 
 	*k = 0;
 	for (;;) {
@@ -721,6 +771,19 @@ run_exchange(const struct opts *o, struct end *srv, struct client *cl,
 			double dt = (double)(snap.t_ns - prev_t) / 1e9;
 
 			second++;
+			if (second == o->warmup_s + 1)
+				cpu_mark(&m0, cl, prev);
+			if (second == o->warmup_s + o->duration_s) {
+				cpu_mark(&m1, cl, val);
+				if (val > m0.val && m1.wall > m0.wall)
+					printf("# cpu over the sampled seconds: server lcore on its CPU %.0f %%, "
+					       "client %.0f %%; CPU per %s: server %.0f ns, client %.0f ns\n",
+					       100 * (m1.srv - m0.srv) / (m1.wall - m0.wall),
+					       100 * (m1.cli - m0.cli) / (m1.wall - m0.wall),
+					       o->mode == M_CPS ? "connection" : "exchange",
+					       1e9 * (m1.srv - m0.srv) / (double)(val - m0.val),
+					       1e9 * (m1.cli - m0.cli) / (double)(val - m0.val));
+			}
 			if (second > o->warmup_s && second <= o->warmup_s + o->duration_s &&
 			    dt > 0.5) {
 				v[*k] = (double)(val - prev) / dt;
@@ -743,16 +806,16 @@ run_exchange(const struct opts *o, struct end *srv, struct client *cl,
 		}
 		if (__atomic_load_n(&cl->done, __ATOMIC_ACQUIRE))
 			break;
+		/* The client drains for patience_ms at most: twice that and it is stuck. */
 		if (*k >= o->duration_s && end_tsc == 0)
-			end_tsc = tsc + END_LIMIT_S * hz;
+			end_tsc = tsc + 2 * (uint64_t)o->patience_ms * hz / 1000;
 		if (end_tsc != 0 && tsc > end_tsc) {
-			fprintf(stderr, PROG ": the client did not finish %d s after the last sample\n",
-				END_LIMIT_S);
+			fprintf(stderr, PROG ": the client did not finish %u ms after the last sample\n",
+				2 * o->patience_ms);
 			stop = true;
 			break;
 		}
 	}
-	(void)hw;
 	return lost;
 }
 
@@ -763,7 +826,7 @@ main(int argc, char **argv)
 	struct opts o = {
 		.mode = M_CPS, .duration_s = 10, .warmup_s = 1, .concurrency = 2048, .burst = 64,
 		.conns = 1000000, .msl_ms = 100, .body = 64, .n_client_addrs = DTCP_MAX_ADDRS,
-		.wire = 16384,
+		.wire = 16384, .patience_ms = 5000,
 	};
 	struct end srv = { .name = "server" }, cli = { .name = "client" };
 	struct client cl = { .end = &cli, .o = &o, .lat_min = UINT64_MAX };
@@ -831,7 +894,7 @@ main(int argc, char **argv)
 			c.tcp_max_conns = MEM_SMALL;
 			small_b[i] = worker_bytes(&c, ends[i]->port);
 			big_b[i] = worker_bytes(&ends[i]->cfg, ends[i]->port);
-			sz[i] = sizeof_per_conn((unsigned)i == 0 ? 1 : 0);
+			sz[i] = sizeof_per_conn(i == 0 ? 1u : 0u, ends[i]->name);
 		}
 		printf("# mem: heap in use %llu bytes after both ends opened\n",
 		       (unsigned long long)(heap_used() - hs));
@@ -918,8 +981,8 @@ main(int argc, char **argv)
 			.requests = o.mode == M_RR ? 0 : 1,
 			.fin_first = o.mode == M_RR ? LG_FIN_CLIENT : LG_FIN_SERVER,
 			.path = "/", .host = "198.18.0.1", .response_size = o.body,
-			.connect_timeout_ms = 3000, .timeout_ms = 5000, .drain_ms = 5000,
-			.burst = o.burst, .wait_ms = 5000,
+			.connect_timeout_ms = o.patience_ms, .timeout_ms = o.patience_ms,
+			.drain_ms = o.patience_ms, .burst = o.burst, .wait_ms = o.patience_ms,
 		};
 		uint32_t addrs[DTCP_MAX_ADDRS];
 		unsigned n_addrs = o.mode == M_CPS ? o.n_client_addrs : 1;
@@ -971,7 +1034,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	launched = true;
-	errors += run_exchange(&o, &srv, &cl, hw, samples, &k);
+	errors += run_exchange(&o, &srv, &cl, samples, &k);
 	if (stop && !__atomic_load_n(&cl.done, __ATOMIC_ACQUIRE))
 		errors++;
 	stop = true;
@@ -999,16 +1062,19 @@ main(int argc, char **argv)
 
 			for (unsigned i = 0; i < k; i++)
 				peak = RTE_MAX(peak, samples[i]);
-			printf("# cps: TIME-WAIT entered %llu, full %llu, on the server; 4-tuples "
-			       "needed at the best second %.0f of %llu\n",
+			printf("# cps: TIME-WAIT entered %llu, cut short by a newer SYN (RFC 6191) "
+			       "%llu, refused (table full) %llu, on the server; 4-tuples needed at the "
+			       "best second %.0f of %llu\n",
 			       (unsigned long long)sc[DTCP_CTR_tcp_timewait_enter],
+			       (unsigned long long)sc[DTCP_CTR_tcp_tw_reuse],
 			       (unsigned long long)sc[DTCP_CTR_tcp_timewait_full],
 			       peak * 2 * o.msl_ms / 1000.0, (unsigned long long)tuples);
 			if (peak * 2 * o.msl_ms / 1000.0 > (double)tuples) {
 				fprintf(stderr, PROG ": 4-tuples too few for TIME-WAIT at this rate\n");
 				errors++;
 			}
-			errors += sc[DTCP_CTR_tcp_timewait_full];
+			/* Either way a connection did not have its whole TIME-WAIT. */
+			errors += sc[DTCP_CTR_tcp_timewait_full] + sc[DTCP_CTR_tcp_tw_reuse];
 		}
 		if (st[LG_opened] > 0) {
 			const uint64_t *cc = dtcp_worker_counters(cli.w);
