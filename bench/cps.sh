@@ -291,7 +291,7 @@ if [ "$do_callgrind" -eq 1 ]; then
 			run_bounded 900 "$tmp/cg-$k.log" valgrind --tool=callgrind --fair-sched=yes \
 				--callgrind-out-file="$tmp/cg-$k.out" "$cg_bin" -l 0,1 --no-pci --no-huge \
 				-m 1024 --file-prefix="$prefix_base-$n" --log-level='lib.*:notice' -- \
-				--mode cps --warmup 0 --duration "$secs" --rate 2000
+				--mode cps --warmup 0 --duration "$secs" --patience-ms 120000 --rate 2000
 			remove_eal_files
 			echo "rc $run_rc"
 			[ "$run_rc" -eq 0 ] || { sed 's/^/  /' "$tmp/cg-$k.log" >&2; failed=1; }
