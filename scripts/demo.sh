@@ -2,7 +2,10 @@
 # The main job, on a virtual device (no NIC needed): dtcp on a net_tap port
 # inside a network namespace of its own; the kernel resolves it by ARP,
 # pings it and talks TCP to its classic services; dtcp's counters are read through DPDK telemetry and printed at
-# exit; the namespace is removed.
+# exit; the namespace is removed. Then the connections-per-second benchmark,
+# short (bench/cps.sh --short: dtcp against the Linux kernel on the same two
+# cores, a table with the ratios, bench/results/latest.json and latest.png).
+#   DTCP_DEMO_BENCH=0  skip the benchmark
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -81,4 +84,9 @@ step "stopping dtcp-services (SIGTERM): its final report"
 stop_pid "$DTCP_PID"
 DTCP_PID=
 sed -n '/final counters/,$p' "$log"
-exit "$STOP_RC"
+[ "$STOP_RC" -eq 0 ] || exit "$STOP_RC"
+
+if [ "${DTCP_DEMO_BENCH:-1}" != 0 ]; then
+	step "the CPS benchmark, short: dtcp against the Linux kernel on cores 0 and 1 (bench/cps.sh --short)"
+	bench/cps.sh --short
+fi

@@ -8,7 +8,7 @@ packages=(
 	gcc g++ clang libclang-rt-14-dev pkg-config meson ninja-build
 	libdpdk-dev dpdk dpdk-dev libnuma-dev libsodium-dev libgtest-dev
 	iproute2 iputils-ping nftables ethtool python3 procps
-	apache2-utils wrk curl nginx-light
+	apache2-utils wrk curl nginx-light gnuplot-nox valgrind
 )
 
 missing=()
