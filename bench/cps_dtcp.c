@@ -46,6 +46,7 @@
 #include "../apps/dtcp-httpd/httpd.h"
 #include "../apps/dtcp-loadgen/engine.h"
 #include "../apps/dtcp-loadgen/http.h"
+#include "wire_end.h"
 
 #define PROG "dtcp-bench-cps"
 #define MAX_SECONDS 3600
@@ -88,19 +89,9 @@ struct opts {
 };
 
 /* One end of the wire: its ethdev, pool, port and worker. */
-struct end {
-	const char *name;
-	uint16_t port_id;
-	bool configured;
-	struct rte_mempool *pool;
-	struct dtcp_port *port;
-	struct dtcp_worker *w;
-	struct dtcp_config cfg;
-};
-
 /* The client lcore's state; main reads it once `done` is set. */
 struct client {
-	struct end *end;
+	struct wire_end *end;
 	const struct opts *o;
 	struct lg_engine *eng;
 	/* rr: the exchange being timed, and the histogram. */
@@ -280,80 +271,9 @@ parse_args(int argc, char **argv, struct opts *o)
 
 /* ---- The wire's two ends ---------------------------------------------------------- */
 
-static int
-end_open(struct end *e, struct rte_ring *rx, struct rte_ring *tx, unsigned id)
-{
-	char name[RTE_MEMPOOL_NAMESIZE], err[256];
-	int pid;
-
-	pid = rte_eth_from_rings(e->name, &rx, 1, &tx, 1, (unsigned)rte_socket_id());
-	if (pid < 0) {
-		fprintf(stderr, PROG ": %s: rte_eth_from_rings: %s\n", e->name,
-			rte_strerror(rte_errno));
-		return -1;
-	}
-	e->port_id = (uint16_t)pid;
-	snprintf(name, sizeof(name), "cps_%s_pool", e->name);
-	e->pool = rte_pktmbuf_pool_create(name, e->cfg.mbufs, e->cfg.mbuf_cache, 0,
-					  RTE_MAX(RTE_MBUF_DEFAULT_BUF_SIZE,
-						  RTE_PKTMBUF_HEADROOM + e->cfg.mtu + 26),
-					  (int)rte_socket_id());
-	if (e->pool == NULL) {
-		fprintf(stderr, PROG ": %s: mbuf pool of %u: %s\n", e->name, e->cfg.mbufs,
-			rte_strerror(rte_errno));
-		return -1;
-	}
-	if (dtcp_ethdev_configure(e->port_id, &e->cfg, e->pool, err, sizeof(err)) != 0) {
-		fprintf(stderr, PROG ": %s: %s\n", e->name, err);
-		return -1;
-	}
-	e->configured = true;
-	e->port = dtcp_ethdev_port(e->port_id, 0, e->pool);
-	if (e->port == NULL) {
-		fprintf(stderr, PROG ": %s: out of memory\n", e->name);
-		return -1;
-	}
-	e->w = dtcp_worker_create(&e->cfg, e->port, id, dtcp_tsc_to_ns(rte_rdtsc()), err,
-				  sizeof(err));
-	if (e->w == NULL) {
-		fprintf(stderr, PROG ": %s: %s\n", e->name, err);
-		return -1;
-	}
-	return 0;
-}
-
-static void
-end_close(struct end *e)
-{
-	if (e->w != NULL) {
-		dtcp_worker_release_held(e->w);
-		dtcp_worker_destroy(e->w);
-	}
-	e->w = NULL;
-	dtcp_port_destroy(e->port);
-	e->port = NULL;
-	if (e->configured) {
-		rte_eth_dev_stop(e->port_id);
-		rte_eth_dev_close(e->port_id);
-		e->configured = false;
-	}
-}
-
-static void
-ring_free(struct rte_ring *r, uint32_t size)
-{
-	struct rte_mbuf *m = NULL;
-
-	if (r == NULL)
-		return;
-	for (unsigned i = 0; i < size && rte_ring_dequeue(r, (void **)&m) == 0; i++)
-		rte_pktmbuf_free(m);
-	rte_ring_free(r);
-}
-
 /* Every frame received ended in one DROP or END counter: true when so. */
 static bool
-accounted(const struct end *e, uint64_t *drops)
+accounted(const struct wire_end *e, uint64_t *drops)
 {
 	const uint64_t *ctr = dtcp_worker_counters(e->w);
 	uint64_t ended = 0;
@@ -525,7 +445,7 @@ client_mem_main(void *arg)
 /* ---- Configuration of both ends ------------------------------------------------------ */
 
 static int
-config_ends(const struct opts *o, struct end *srv, struct end *cli)
+config_ends(const struct opts *o, struct wire_end *srv, struct wire_end *cli)
 {
 	char err[256];
 	uint32_t tuples = o->n_client_addrs * PORT_SPAN;
@@ -547,7 +467,7 @@ config_ends(const struct opts *o, struct end *srv, struct end *cli)
 	    dtcp_config_set(&srv->cfg, "port", "mac", "02:00:00:00:00:01", err, sizeof(err)) ||
 	    dtcp_config_set(&cli->cfg, "port", "mac", "02:00:00:00:00:02", err, sizeof(err)))
 		return -1;
-	for (struct end *e = srv; e != NULL; e = e == srv ? cli : NULL) {
+	for (struct wire_end *e = srv; e != NULL; e = e == srv ? cli : NULL) {
 		e->cfg.tcp_msl_ms = o->msl_ms;
 		/* The wire holds a burst of every connection's segments: pool >> ring. */
 		e->cfg.tcp_mbufs_max = RTE_MAX(e->cfg.tcp_mbufs_max, 4 * o->concurrency);
@@ -750,7 +670,7 @@ cpu_mark(struct cpu_mark *m, const struct client *cl, uint64_t val)
  * (each an error: a second nobody sampled).
  */
 static uint64_t
-run_exchange(const struct opts *o, struct end *srv, struct client *cl, double *v, unsigned *k)
+run_exchange(const struct opts *o, struct wire_end *srv, struct client *cl, double *v, unsigned *k)
 {
 	const uint64_t hz = rte_get_tsc_hz();
 	uint64_t prev = 0, prev_t = 0, lost = 0, backoffs = 0, end_tsc = 0;
@@ -828,7 +748,7 @@ main(int argc, char **argv)
 		.conns = 1000000, .msl_ms = 100, .body = 64, .n_client_addrs = DTCP_MAX_ADDRS,
 		.wire = 16384, .patience_ms = 5000,
 	};
-	struct end srv = { .name = "server" }, cli = { .name = "client" };
+	struct wire_end srv = { .name = "server" }, cli = { .name = "client" };
 	struct client cl = { .end = &cli, .o = &o, .lat_min = UINT64_MAX };
 	struct holder holder = { 0 };
 	struct rte_ring *to_srv = NULL, *to_cli = NULL;
@@ -884,9 +804,10 @@ main(int argc, char **argv)
 		/* The reference: a worker for MEM_SMALL connections, then one for N. */
 		uint64_t hs = heap_used(), small_b[2], big_b[2], held_b[2];
 		size_t sz[2];
-		struct end *ends[2] = { &cli, &srv };
+		struct wire_end *ends[2] = { &cli, &srv };
 
-		if (end_open(&srv, to_srv, to_cli, 0) != 0 || end_open(&cli, to_cli, to_srv, 1) != 0)
+		if (wire_end_open(&srv, PROG, to_srv, to_cli, 0) != 0 ||
+		    wire_end_open(&cli, PROG, to_cli, to_srv, 1) != 0)
 			goto out;
 		for (int i = 0; i < 2; i++) {
 			struct dtcp_config c = ends[i]->cfg;
@@ -995,7 +916,8 @@ main(int argc, char **argv)
 		n = lg_http_request(req, sizeof(req), lo.path, lo.host, o.mode == M_CPS, 0);
 		if (n < 0)
 			goto out;
-		if (end_open(&srv, to_srv, to_cli, 0) != 0 || end_open(&cli, to_cli, to_srv, 1) != 0)
+		if (wire_end_open(&srv, PROG, to_srv, to_cli, 0) != 0 ||
+		    wire_end_open(&cli, PROG, to_cli, to_srv, 1) != 0)
 			goto out;
 		resp = httpd_responses_create(&ho, 1, srv.cfg.mbufs, err, sizeof(err));
 		hw = resp != NULL ? httpd_worker_create(srv.w, 0, srv.pool, &ho, resp, err,
@@ -1107,10 +1029,10 @@ out:
 		httpd_worker_stop(hw);
 		httpd_worker_free(hw);
 	}
-	end_close(&cli);
-	end_close(&srv);
-	ring_free(to_srv, o.wire);
-	ring_free(to_cli, o.wire);
+	wire_end_close(&cli);
+	wire_end_close(&srv);
+	wire_ring_free(to_srv, o.wire);
+	wire_ring_free(to_cli, o.wire);
 	if (resp != NULL && httpd_responses_free(resp, stdout) != 0)
 		ok = false;
 	pool_ok = (srv.pool == NULL || rte_mempool_in_use_count(srv.pool) == 0) &&

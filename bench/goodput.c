@@ -38,6 +38,7 @@
 #include <dtcp/dtcp.h>
 
 #include "pattern.h"
+#include "wire_end.h"
 
 #define PROG "dtcp-bench-goodput"
 #define MAX_SECONDS 3600
@@ -60,16 +61,6 @@ on_signal(int sig)
 static uint8_t pattern[PATTERN_BUF_LEN];
 
 /* One end of the wire: its ethdev, pool, port and worker. */
-struct end {
-	const char *name;
-	uint16_t port_id;
-	bool configured;
-	struct rte_mempool *pool;
-	struct dtcp_port *port;
-	struct dtcp_worker *w;
-	struct dtcp_config cfg;
-};
-
 /* The receiving application, on the main lcore. */
 struct sink {
 	struct dtcp_conn *listener;
@@ -88,7 +79,7 @@ struct sink {
  * `drain`; the source writes `done` last, after the rest of its fields.
  */
 struct source {
-	struct end *end;
+	struct wire_end *end;
 	uint32_t sink_addr;
 	struct dtcp_conn *conn;
 	uint64_t bytes;               /* taken by dtcp_tcp_send_copy */
@@ -407,81 +398,9 @@ source_main(void *arg)
 
 /* ---- Set-up and tear-down ----------------------------------------------------------- */
 
-static int
-end_open(struct end *e, struct rte_ring *rx, struct rte_ring *tx, unsigned id)
-{
-	char name[RTE_MEMPOOL_NAMESIZE], err[256];
-	int pid;
-
-	pid = rte_eth_from_rings(e->name, &rx, 1, &tx, 1, (unsigned)rte_socket_id());
-	if (pid < 0) {
-		fprintf(stderr, PROG ": %s: rte_eth_from_rings: %s\n", e->name,
-			rte_strerror(rte_errno));
-		return -1;
-	}
-	e->port_id = (uint16_t)pid;
-	snprintf(name, sizeof(name), "%s_pool", e->name);
-	/* One frame of the MTU with its Ethernet header and CRC in one mbuf. */
-	e->pool = rte_pktmbuf_pool_create(name, e->cfg.mbufs, e->cfg.mbuf_cache, 0,
-					  RTE_MAX(RTE_MBUF_DEFAULT_BUF_SIZE,
-						  RTE_PKTMBUF_HEADROOM + e->cfg.mtu + 26),
-					  (int)rte_socket_id());
-	if (e->pool == NULL) {
-		fprintf(stderr, PROG ": %s: mbuf pool of %u: %s\n", e->name, e->cfg.mbufs,
-			rte_strerror(rte_errno));
-		return -1;
-	}
-	if (dtcp_ethdev_configure(e->port_id, &e->cfg, e->pool, err, sizeof(err)) != 0) {
-		fprintf(stderr, PROG ": %s: %s\n", e->name, err);
-		return -1;
-	}
-	e->configured = true;
-	e->port = dtcp_ethdev_port(e->port_id, 0, e->pool);
-	if (e->port == NULL) {
-		fprintf(stderr, PROG ": %s: out of memory\n", e->name);
-		return -1;
-	}
-	/* The rings hand the far end our mbufs as they are, chains included:
-	 * the worker takes chained frames, so nothing is copied on the way. */
-	e->w = dtcp_worker_create(&e->cfg, e->port, id, dtcp_tsc_to_ns(rte_rdtsc()), err,
-				  sizeof(err));
-	if (e->w == NULL) {
-		fprintf(stderr, PROG ": %s: %s\n", e->name, err);
-		return -1;
-	}
-	return 0;
-}
-
-static void
-end_close(struct end *e)
-{
-	dtcp_worker_destroy(e->w);
-	e->w = NULL;
-	dtcp_port_destroy(e->port);
-	e->port = NULL;
-	if (e->configured) {
-		rte_eth_dev_stop(e->port_id);
-		rte_eth_dev_close(e->port_id);
-		e->configured = false;
-	}
-}
-
-/* Frames still on the wire go back to their pools. */
-static void
-ring_free(struct rte_ring *r)
-{
-	struct rte_mbuf *m = NULL;
-
-	if (r == NULL)
-		return;
-	for (unsigned i = 0; i < WIRE_RING_SIZE && rte_ring_dequeue(r, (void **)&m) == 0; i++)
-		rte_pktmbuf_free(m);
-	rte_ring_free(r);
-}
-
 /* Every frame received ended in one DROP or END counter: printed, and true when so. */
 static bool
-accounted(const struct end *e)
+accounted(const struct wire_end *e)
 {
 	const uint64_t *ctr = dtcp_worker_counters(e->w);
 	uint64_t ended = 0;
@@ -533,7 +452,7 @@ source_done(struct source *src)
  * samples taken.
  */
 static unsigned
-measure(struct end *e, struct sink *s, struct source *src, unsigned seconds,
+measure(struct wire_end *e, struct sink *s, struct source *src, unsigned seconds,
 	struct sample *smp, enum outcome *out)
 {
 	const uint64_t hz = rte_get_tsc_hz();
@@ -600,7 +519,7 @@ measure(struct end *e, struct sink *s, struct source *src, unsigned seconds,
 
 /* Tell the source to half-close, then poll until the sink has the FIN and the close is done. */
 static enum outcome
-drain(struct end *e, struct sink *s, struct source *src)
+drain(struct wire_end *e, struct sink *s, struct source *src)
 {
 	const uint64_t hz = rte_get_tsc_hz();
 	uint64_t start = rte_rdtsc(), closed_at = 0;
@@ -680,7 +599,7 @@ main(int argc, char **argv)
 	static struct sample samples[MAX_SECONDS];
 	static uint64_t source_ctr[DTCP_CTR_MAX], sink_ctr[DTCP_CTR_MAX];
 	struct dtcp_config base;
-	struct end sink_end = { .name = "sink" }, source_end = { .name = "source" };
+	struct wire_end sink_end = { .name = "sink" }, source_end = { .name = "source" };
 	struct sink sink = { .first_bad = UINT64_MAX };
 	struct source source = { .end = &source_end, .sink_addr = 0xc6120001 };
 	struct rte_ring *to_sink = NULL, *to_source = NULL;
@@ -743,8 +662,8 @@ main(int argc, char **argv)
 		fprintf(stderr, PROG ": wire rings: %s\n", rte_strerror(rte_errno));
 		goto out;
 	}
-	if (end_open(&sink_end, to_sink, to_source, 0) != 0 ||
-	    end_open(&source_end, to_source, to_sink, 1) != 0)
+	if (wire_end_open(&sink_end, PROG, to_sink, to_source, 0) != 0 ||
+	    wire_end_open(&source_end, PROG, to_source, to_sink, 1) != 0)
 		goto out;
 	rc = dtcp_tcp_listen(sink_end.w, 0, SINK_PORT, NULL, listener_event, &sink, &sink.listener);
 	if (rc != 0) {
@@ -793,10 +712,10 @@ out:
 		stop = true;
 		rte_eal_wait_lcore(lcore);
 	}
-	end_close(&source_end);
-	end_close(&sink_end);
-	ring_free(to_sink);
-	ring_free(to_source);
+	wire_end_close(&source_end);
+	wire_end_close(&sink_end);
+	wire_ring_free(to_sink, WIRE_RING_SIZE);
+	wire_ring_free(to_source, WIRE_RING_SIZE);
 	/* Ports closed and the wire empty: every mbuf is home, or leaked. */
 	pool_ok = (sink_end.pool == NULL || rte_mempool_in_use_count(sink_end.pool) == 0) &&
 		  (source_end.pool == NULL || rte_mempool_in_use_count(source_end.pool) == 0);
