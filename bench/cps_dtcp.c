@@ -43,6 +43,8 @@
 
 #include <dtcp/dtcp.h>
 
+#include "bench_args.h"
+
 #include "../apps/dtcp-httpd/httpd.h"
 #include "../apps/dtcp-loadgen/engine.h"
 #include "../apps/dtcp-loadgen/http.h"
@@ -153,20 +155,6 @@ usage(const char *prog)
 	       "\n"
 	       "Example: %s -l 0,1 --no-pci --no-huge -m 1024 --file-prefix cps -- --mode cps\n",
 	       prog, DTCP_MAX_ADDRS, DTCP_MAX_ADDRS, PORT_SPAN, prog);
-}
-
-static bool
-wants_help(int argc, char **argv)
-{
-	bool after_dashes = false;
-
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			after_dashes = true;
-		else if (after_dashes && strcmp(argv[i], "--help") == 0)
-			return true;
-	}
-	return false;
 }
 
 static int
@@ -760,7 +748,7 @@ main(int argc, char **argv)
 	char err[256];
 	int rc;
 
-	if (wants_help(argc, argv)) {
+	if (bench_wants_help(argc, argv)) {
 		usage(argv[0]);
 		return 0;
 	}

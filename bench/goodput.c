@@ -37,6 +37,8 @@
 
 #include <dtcp/dtcp.h>
 
+#include "bench_args.h"
+
 #include "pattern.h"
 #include "wire_end.h"
 
@@ -132,21 +134,6 @@ usage(const char *prog)
 	       "\n"
 	       "Example: %s -l 0,1 --no-pci --no-huge -m 1024 -- --seconds 5 --loss 1\n",
 	       prog, MAX_SECONDS, prog);
-}
-
-/* --help is answered before EAL starts, so it needs no memory and no lcores. */
-static bool
-wants_help(int argc, char **argv)
-{
-	bool after_dashes = false;
-
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			after_dashes = true;
-		else if (after_dashes && strcmp(argv[i], "--help") == 0)
-			return true;
-	}
-	return false;
 }
 
 /* --set SEC.KEY=VALUE into cfg; 0 or -1 with a message printed. */
@@ -608,7 +595,7 @@ main(int argc, char **argv)
 	bool launched = false, data_ok = true, acct_ok = true, pool_ok;
 	int rc;
 
-	if (wants_help(argc, argv)) {
+	if (bench_wants_help(argc, argv)) {
 		usage(argv[0]);
 		return 0;
 	}

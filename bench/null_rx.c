@@ -23,6 +23,8 @@
 
 #include <dtcp/dtcp.h>
 
+#include "bench_args.h"
+
 #define PROG "dtcp-bench-null-rx"
 #define MAX_SECONDS 3600
 
@@ -55,21 +57,6 @@ usage(const char *prog)
 	       "\n"
 	       "Example: %s -l 1 --vdev=net_null0 --no-pci --file-prefix=nullrx -- --seconds 5\n",
 	       prog, MAX_SECONDS, prog);
-}
-
-/* --help is answered before EAL starts, so it needs no device and no memory. */
-static bool
-wants_help(int argc, char **argv)
-{
-	bool after_dashes = false;
-
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			after_dashes = true;
-		else if (after_dashes && strcmp(argv[i], "--help") == 0)
-			return true;
-	}
-	return false;
 }
 
 static int
@@ -221,7 +208,7 @@ main(int argc, char **argv)
 	char err[256];
 	int rc, status = 1;
 
-	if (wants_help(argc, argv)) {
+	if (bench_wants_help(argc, argv)) {
 		usage(argv[0]);
 		return 0;
 	}
