@@ -444,12 +444,20 @@ static void
 pd_wait(void *arg, uint64_t deadline_ns)
 {
 	struct pd *pd = arg;
-	uint64_t gen = pd->gen;
+	uint64_t gen;
 
 	if (pthread_equal(pthread_self(), pd->main_thread)) {
 		main_wait(pd, deadline_ns);
 		return;
 	}
+	/*
+	 * What the call queued leaves now, at the call's time, as leave()
+	 * would send it: a connect()'s SYN waiting on ARP must not wait for
+	 * the next clock move, which may be its own retransmission timeout.
+	 */
+	run_worker(pd);
+	progress(pd);
+	gen = pd->gen;
 	if (deadline_ns < pd->wake_at)
 		pd->wake_at = deadline_ns;
 	pd->parked++;
@@ -808,6 +816,13 @@ pd_netdev_receive(void *u, void *buf, size_t *count, long long *time_usecs)
 		settle(pd);
 		if (dtcp_l3port_pending_tx(pd->port) > 0)
 			continue;
+		/* Frames waiting to be taken in (an ARP reply) are taken in now. */
+		if (dtcp_l3port_pending_rx(pd->port) > 0) {
+			run_worker(pd);
+			progress(pd);
+			if (dtcp_l3port_pending_tx(pd->port) > 0)
+				continue;
+		}
 		t = next_due(pd);
 		if (t == UINT64_MAX || t - from > pd->bound_ns)
 			break;

@@ -835,20 +835,20 @@ TEST_F(Packetdrill, ActiveOpen_NonBlockingConnect)
 // A blocking connect in the second thread: the SYN goes out, the call
 // parks, and the SYN-ACK the main thread injects completes it; the ACK of
 // the handshake is the next packet, sent when the SYN-ACK arrived.
-// DISABLED: about 2 % of runs (more under load) the object sends the SYN
-// twice, 1-3 ms apart at virtual-clock timer steps, before the SYN-ACK is
-// injected, and the test finds the second SYN where the ACK should be. A
-// bug in the object's clock or the ARP-pending path with connect() from the
-// syscall thread, not yet found; re-enable with its fix.
-TEST_F(Packetdrill, DISABLED_BlockingConnect_CompletedBySynAck)
+// (The SYN once waited on ARP until the clock next moved, which could be
+// its own retransmission timeout: two SYNs, then the ACK. It now leaves
+// when the call parks.)
+TEST_F(Packetdrill, BlockingConnect_CompletedBySynAck)
 {
 	Init(kFlags);
 	int fd = ifc_.socket(u(), AF_INET, SOCK_STREAM, IPPROTO_TCP);
 	ASSERT_EQ(fd, 3);
 	std::atomic<pid_t> tid{0};
 	std::atomic<int> stage{0};
-	auto blocked = Spawn([this, fd, &tid, &stage]() {
+	std::atomic<long long> called_at{-1};
+	auto blocked = Spawn([this, fd, &tid, &stage, &called_at]() {
 		tid = (pid_t)syscall(SYS_gettid);
+		called_at = Now();      // the clock does not move again before connect()
 		stage = 1;
 		struct sockaddr_in a = Addr(kRemote, 9000);
 		int rc = ifc_.connect(u(), fd, (struct sockaddr *)&a, sizeof(a));
@@ -858,6 +858,7 @@ TEST_F(Packetdrill, DISABLED_BlockingConnect_CompletedBySynAck)
 	ASSERT_TRUE(Asleep(tid, stage, 1));
 	Out syn = Receive();
 	EXPECT_EQ(syn.flags, kSyn);
+	EXPECT_EQ(syn.time_us, called_at.load()) << "the SYN waited for the clock to move";
 	EXPECT_EQ(stage.load(), 1);
 	EXPECT_EQ(ifc_.usleep(u(), 5000), 0);
 	Seg sa;
