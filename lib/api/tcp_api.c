@@ -199,6 +199,7 @@ dtcp_tcp_connect_opts(struct dtcp_worker *w, uint32_t raddr, uint16_t rport, uin
 	k.raddr = raddr;
 	k.rport = rport;
 	k.lport = lport;
+	k.zero = 0;
 	if (lport != 0) {
 		hash = tcp_flow_hash(w, &k);
 		if (tcp_flow_lookup(w, &k, hash) != NULL)

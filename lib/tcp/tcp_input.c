@@ -1403,6 +1403,7 @@ dtcp_tcp_input(struct dtcp_worker *w, struct rte_mbuf *m, const struct dtcp_ipv4
 	s.key.raddr = ip->src;
 	s.key.lport = rte_be_to_cpu_16(th->dst_port);
 	s.key.rport = rte_be_to_cpu_16(th->src_port);
+	s.key.zero = 0;
 	if (unlikely(s.key.lport == 0 || s.key.rport == 0)) {
 		dtcp_rx_drop(w, m, DTCP_CTR_tcp_bad_port);
 		return;
@@ -1463,6 +1464,7 @@ dtcp_tcp_icmp_error(struct dtcp_worker *w, struct rte_mbuf *m, uint8_t type, uin
 	k.raddr = rte_be_to_cpu_32(inner->dst_addr);
 	k.lport = (uint16_t)(l4[0] << 8 | l4[1]);
 	k.rport = (uint16_t)(l4[2] << 8 | l4[3]);
+	k.zero = 0;
 	seq = (uint32_t)l4[4] << 24 | (uint32_t)l4[5] << 16 | (uint32_t)l4[6] << 8 | l4[7];
 	v = tcp_flow_lookup(w, &k, tcp_flow_hash(w, &k));
 	if (v == NULL || tcp_val_is_tw(v)) {
