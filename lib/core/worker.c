@@ -56,6 +56,7 @@ dtcp_worker_create(const struct dtcp_config *cfg, struct dtcp_port *port,
 	w->id = id;
 	w->port = port;
 	w->pool = port->pool;
+	w->pool_priv = rte_pktmbuf_priv_size(port->pool);
 	w->mac = cfg->mac_set ? cfg->mac : port->mac;
 	w->mtu = cfg->mtu < port->mtu ? cfg->mtu : port->mtu;
 	w->burst = cfg->burst;

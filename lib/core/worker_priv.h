@@ -53,6 +53,7 @@ struct dtcp_worker {
 	/* Read on every frame. */
 	struct dtcp_port *port;
 	struct rte_mempool *pool;
+	uint16_t pool_priv;            /* rte_pktmbuf_priv_size(pool) */
 	uint64_t now_ns;
 	uint64_t now_tick;
 	uint64_t tick_ns;
@@ -140,9 +141,28 @@ static inline struct rte_mbuf *
 dtcp_alloc(struct dtcp_worker *w)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(w->pool);
+	struct rte_mempool_cache *cache;
 
-	if (unlikely(m == NULL))
+	if (unlikely(m == NULL)) {
 		ctr_inc(w, DTCP_CTR_mbuf_alloc_fail);
+		return NULL;
+	}
+	/*
+	 * The mbuf the next allocation takes is the top of this lcore's
+	 * mempool cache. On a two-core wire it was last written by the other
+	 * core, which freed it: ask for its header and first header bytes
+	 * now, for writing, so the miss overlaps this segment's work instead
+	 * of stalling the next reset (15 % of a client's time).
+	 */
+	cache = rte_mempool_default_cache(w->pool, rte_lcore_id());
+	if (likely(cache != NULL && cache->len > 0)) {
+		char *next = (char *)cache->objs[cache->len - 1];
+		char *buf = next + sizeof(struct rte_mbuf) + w->pool_priv;
+
+		rte_prefetch0_write(next);
+		rte_prefetch0_write(buf + RTE_PKTMBUF_HEADROOM - RTE_CACHE_LINE_SIZE);
+		rte_prefetch0_write(buf + RTE_PKTMBUF_HEADROOM);
+	}
 	return m;
 }
 
