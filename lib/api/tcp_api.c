@@ -114,7 +114,10 @@ pick_port(struct dtcp_worker *w, struct dtcp_flow_key *k, uint32_t *hash)
 	uint32_t n = (uint32_t)w->cfg.tcp_port_max - w->cfg.tcp_port_min + 1;
 
 	for (uint32_t i = 0; i < n; i++) {
-		k->lport = (uint16_t)(w->cfg.tcp_port_min + (t->port_next++ % n));
+		/* Round robin without a division per connection. */
+		if (t->port_next >= n)
+			t->port_next = 0;
+		k->lport = (uint16_t)(w->cfg.tcp_port_min + t->port_next++);
 		*hash = tcp_flow_hash(w, k);
 		if (tcp_flow_lookup(w, k, *hash) == NULL &&
 		    tcp_listener_lookup(w, k->laddr, k->lport) == NULL)

@@ -113,11 +113,12 @@ struct dtcp_flow_key {
 	uint32_t zero;
 };
 
-/* Listen table key: (address or 0, port). */
+/* Listen table key: (address or 0, port); padded to 16 bytes, as the flow key is. */
 struct dtcp_listen_key {
 	uint32_t addr;
 	uint16_t port;
 	uint16_t zero;
+	uint64_t zero2;
 };
 
 /* Options of one received segment (RFC 9293 §3.2, RFC 7323, RFC 2018). */

@@ -16,6 +16,7 @@
 
 _Static_assert(sizeof(struct dtcp_tw) <= 64, "a TIME-WAIT record fits in a cache line");
 _Static_assert(sizeof(struct dtcp_flow_key) == 16, "the flow key is compared as 16 bytes");
+_Static_assert(sizeof(struct dtcp_listen_key) == 16, "the listen key is compared as 16 bytes");
 
 static const char *const state_names[DTCP_TCP_STATE_MAX] = {
 	[DTCP_TCP_CLOSED] = "CLOSED",
