@@ -78,6 +78,7 @@ dtcp_tcp_listen(struct dtcp_worker *w, uint32_t addr, uint16_t port,
 		tcp_tcb_release(w, l);
 		return rc == -ENOSPC ? -ENOSPC : -ENOBUFS;
 	}
+	t->n_listeners++;
 	tcp_set_state(w, l, DTCP_TCP_LISTEN);
 	*out = (struct dtcp_conn *)l;
 	return 0;

@@ -351,6 +351,7 @@ static inline void *tcp_tw_val(struct dtcp_tw *tw) { return (void *)((uintptr_t)
 struct dtcp_tcp {
 	struct rte_hash *flows;       /* dtcp_flow_key -> TCB or TIME-WAIT record */
 	struct rte_hash *listeners;   /* dtcp_listen_key -> listener TCB */
+	uint32_t n_listeners;         /* entries in listeners */
 	struct rte_mempool *tcbs;
 	struct rte_mempool *tws;
 	struct rte_mempool *ooos;     /* out-of-order queues, NULL when ooo_conns is 0 */

@@ -240,6 +240,9 @@ tcp_listener_lookup(struct dtcp_worker *w, uint32_t addr, uint16_t port)
 	struct dtcp_listen_key k = { .addr = addr, .port = port, .zero = 0 };
 	void *v;
 
+	/* A client's every connect() asks; it listens on nothing. */
+	if (w->tcp->n_listeners == 0)
+		return NULL;
 	if (rte_hash_lookup_data(w->tcp->listeners, &k, &v) >= 0)
 		return v;
 	k.addr = 0;
@@ -311,7 +314,8 @@ tcp_tcb_release(struct dtcp_worker *w, struct dtcp_tcb *c)
 	if (c->state == DTCP_TCP_LISTEN) {
 		struct dtcp_listen_key k = { .addr = c->key.laddr, .port = c->key.lport, .zero = 0 };
 
-		rte_hash_del_key(t->listeners, &k);
+		if (rte_hash_del_key(t->listeners, &k) >= 0)
+			t->n_listeners--;
 	} else if (c->state != DTCP_TCP_CLOSED) {
 		tcp_flow_del(w, &c->key, c->hash);
 	}

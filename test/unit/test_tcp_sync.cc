@@ -962,6 +962,45 @@ TEST_F(TcpSyncPaws, Established_OlderTsval_DroppedWithAckDataNotDelivered)
 	ExpectDelivered(kPeerTsval, "old", kPeerTsval);
 }
 
+// Timestamps are read wherever they sit: the 12-byte NOP, NOP, TS layout
+// has a short path, so the same 12 bytes in another order, and that layout
+// with a wrong TS length, must still be walked (read, and refused).
+static Bytes TsFirst(uint32_t tsval, uint32_t tsecr)
+{
+	Bytes o = { kOptTs, 10 };
+	for (int i = 3; i >= 0; i--)
+		o.push_back((uint8_t)(tsval >> (8 * i)));
+	for (int i = 3; i >= 0; i--)
+		o.push_back((uint8_t)(tsecr >> (8 * i)));
+	o.push_back(1);
+	o.push_back(1);
+	return o;
+}
+
+TEST_F(TcpSyncPaws, Established_TsBeforeTheNops_ReadAsTheUsualLayout)
+{
+	ASSERT_NO_FATAL_FAILURE(Open());
+	Mark();
+	Inject(Bare(kPsh | kAck).opt(TsFirst(kPeerTsval - 1, our_ts_)).data("old"));
+	ExpectAckEchoing(ExpectOneTx(), kPeerTsval);
+	EXPECT_EQ(Moved(), In(1, { { "tcp_paws_rejected", 1 } }));
+	Mark();
+	Inject(Bare(kPsh | kAck).opt(TsFirst(kPeerTsval + 7, our_ts_)).data("new"));
+	rcv_ += 3;
+	ExpectAckEchoing(ExpectOneTx(), kPeerTsval + 7);
+	EXPECT_EQ(ExpectEvent(DTCP_EV_DATA).data, Bytes({ 'n', 'e', 'w' }));
+}
+
+TEST_F(TcpSyncPaws, Established_NopNopTsWithWrongLength_Malformed)
+{
+	ASSERT_NO_FATAL_FAILURE(Open());
+	Bytes o = { 1, 1, kOptTs, 9, 0, 0, 0, 1, 0, 0, 0, 0 };
+	EXPECT_TRUE(Dropped(Frame(Bare(kPsh | kAck).opt(o).data("bad")),
+			    { { "ip_rx", 1 }, { "tcp_rx", 1 }, { "tcp_opt_malformed", 1 } }));
+	ExpectNoEvents();
+	ExpectConn(DTCP_TCP_ESTABLISHED);
+}
+
 TEST_F(TcpSyncPaws, Established_OlderTsvalOnOldDuplicate_PawsBeforeSequenceCheck)
 {
 	ASSERT_NO_FATAL_FAILURE(Open());
