@@ -36,6 +36,12 @@ struct dtcp_arp {
 	uint32_t capacity;
 	uint32_t free_head;           /* singly linked through next_free */
 	uint32_t n_pending;           /* packets queued on every entry */
+	/* The entry the last frame went out by: a host sends most frames to
+	 * one next hop (its gateway, or a peer on the link), and a hit here
+	 * costs two compares instead of a table lookup. Entries stay in the
+	 * array when released, so the pointer is always safe to read; its
+	 * ip and state tell whether it still holds. */
+	struct arp_entry *last;
 };
 
 #define ARP_NONE UINT32_MAX
@@ -233,9 +239,15 @@ void
 dtcp_arp_output(struct dtcp_worker *w, struct rte_mbuf *m, uint32_t nexthop)
 {
 	struct dtcp_arp *a = w->arp;
-	struct arp_entry *e = entry_find(w, nexthop);
+	struct arp_entry *e = a->last;
 
+	if (likely(e != NULL && e->ip == nexthop && e->state == ARP_REACHABLE)) {
+		send_resolved(w, m, &e->mac);
+		return;
+	}
+	e = entry_find(w, nexthop);
 	if (likely(e != NULL && e->state == ARP_REACHABLE)) {
+		a->last = e;
 		send_resolved(w, m, &e->mac);
 		return;
 	}
