@@ -445,14 +445,16 @@ tcp_enter_time_wait(struct dtcp_worker *w, struct dtcp_tcb *c)
 	tw->ts_recent = c->ts_recent;
 	tw->ts_offset = c->ts_offset;
 	tw->wnd = (uint16_t)RTE_MIN(tcp_rcv_wnd(w, c) >> c->rcv_wscale, 65535u);
-	/* The record takes the TCB's place in the flow table. */
-	tcp_flow_del(w, &c->key, c->hash);
-	tcp_set_state(w, c, DTCP_TCP_CLOSED);
+	/* The record takes the TCB's place in the flow table: adding a key
+	 * that is there replaces its value in place (rte_hash), one search
+	 * instead of a delete and an insert. */
 	if (tcp_flow_add(w, &tw->key, tw->hash, tcp_tw_val(tw)) != 0) {
+		tcp_flow_del(w, &c->key, c->hash);
 		rte_mempool_put(t->tws, tw);
 		ctr_inc(w, DTCP_CTR_tcp_timewait_full);
 		tw = NULL;
 	}
+	tcp_set_state(w, c, DTCP_TCP_CLOSED);
 	/* Released as CLOSED: its key is no longer the TCB's in the table. */
 	tcp_tcb_release(w, c);
 	if (tell) {
