@@ -188,11 +188,18 @@ dtcp_worker_poll(struct dtcp_worker *w, uint64_t now_ns)
 	/* Commands from application lcores, before the events they may cause. */
 	for (unsigned i = 0; i < w->n_chans; i++)
 		dtcp_chan_poll(w, w->chans[i]);
-	/* The application hears of the burst and the timers, then TCP sends what it owes. */
-	tcp_deliver_events(w);
-	tcp_output_all(w);
-	tcp_free_dead(w);
-	dtcp_tx_flush(w);
+	/* The application hears of the burst and the timers, then TCP sends
+	 * what it owes. A poll that found nothing makes no calls: each list
+	 * is looked at here (a polling lcore spends most polls so when idle,
+	 * and the sooner it polls again, the sooner it sees a frame). */
+	if (w->tcp->ev_head != NULL)
+		tcp_deliver_events(w);
+	if (w->tcp->out_head != NULL)
+		tcp_output_all(w);
+	if (w->tcp->free_head != NULL)
+		tcp_free_dead(w);
+	if (w->tx_n > 0 || unlikely(w->fault_tx))
+		dtcp_tx_flush(w);
 	return n;
 }
 
