@@ -79,6 +79,8 @@ dtcp_tcp_listen(struct dtcp_worker *w, uint32_t addr, uint16_t port,
 		return rc == -ENOSPC ? -ENOSPC : -ENOBUFS;
 	}
 	t->n_listeners++;
+	if (addr != 0)
+		t->n_listeners_addr++;
 	tcp_set_state(w, l, DTCP_TCP_LISTEN);
 	*out = (struct dtcp_conn *)l;
 	return 0;

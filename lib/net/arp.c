@@ -30,18 +30,20 @@ struct arp_entry {
 	struct rte_mbuf *pending[DTCP_ARP_PENDING_MAX];
 };
 
+#define ARP_RECENT 16          /* a power of 2 */
+
 struct dtcp_arp {
 	struct rte_hash *h;           /* ip -> struct arp_entry * */
 	struct arp_entry *entries;
 	uint32_t capacity;
 	uint32_t free_head;           /* singly linked through next_free */
 	uint32_t n_pending;           /* packets queued on every entry */
-	/* The entry the last frame went out by: a host sends most frames to
-	 * one next hop (its gateway, or a peer on the link), and a hit here
-	 * costs two compares instead of a table lookup. Entries stay in the
-	 * array when released, so the pointer is always safe to read; its
-	 * ip and state tell whether it still holds. */
-	struct arp_entry *last;
+	/* The entries frames went out by lately, by the next hop's low bits:
+	 * a host sends most frames to a few next hops (its gateway, or peers
+	 * on the link), and a hit here costs two compares instead of a table
+	 * lookup. Entries stay in the array when released, so a pointer is
+	 * always safe to read; its ip and state tell whether it still holds. */
+	struct arp_entry *recent[ARP_RECENT];
 };
 
 #define ARP_NONE UINT32_MAX
@@ -239,7 +241,8 @@ void
 dtcp_arp_output(struct dtcp_worker *w, struct rte_mbuf *m, uint32_t nexthop)
 {
 	struct dtcp_arp *a = w->arp;
-	struct arp_entry *e = a->last;
+	struct arp_entry **slot = &a->recent[nexthop & (ARP_RECENT - 1)];
+	struct arp_entry *e = *slot;
 
 	if (likely(e != NULL && e->ip == nexthop && e->state == ARP_REACHABLE)) {
 		send_resolved(w, m, &e->mac);
@@ -247,7 +250,7 @@ dtcp_arp_output(struct dtcp_worker *w, struct rte_mbuf *m, uint32_t nexthop)
 	}
 	e = entry_find(w, nexthop);
 	if (likely(e != NULL && e->state == ARP_REACHABLE)) {
-		a->last = e;
+		*slot = e;
 		send_resolved(w, m, &e->mac);
 		return;
 	}

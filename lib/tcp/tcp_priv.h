@@ -352,6 +352,7 @@ struct dtcp_tcp {
 	struct rte_hash *flows;       /* dtcp_flow_key -> TCB or TIME-WAIT record */
 	struct rte_hash *listeners;   /* dtcp_listen_key -> listener TCB */
 	uint32_t n_listeners;         /* entries in listeners */
+	uint32_t n_listeners_addr;    /* of them, on an address (not 0) */
 	struct rte_mempool *tcbs;
 	struct rte_mempool *tws;
 	struct rte_mempool *ooos;     /* out-of-order queues, NULL when ooo_conns is 0 */

@@ -243,7 +243,8 @@ tcp_listener_lookup(struct dtcp_worker *w, uint32_t addr, uint16_t port)
 	/* A client's every connect() asks; it listens on nothing. */
 	if (w->tcp->n_listeners == 0)
 		return NULL;
-	if (rte_hash_lookup_data(w->tcp->listeners, &k, &v) >= 0)
+	/* A listener on the address goes before one on any (0). */
+	if (w->tcp->n_listeners_addr > 0 && rte_hash_lookup_data(w->tcp->listeners, &k, &v) >= 0)
 		return v;
 	k.addr = 0;
 	if (rte_hash_lookup_data(w->tcp->listeners, &k, &v) >= 0)
@@ -314,8 +315,11 @@ tcp_tcb_release(struct dtcp_worker *w, struct dtcp_tcb *c)
 	if (c->state == DTCP_TCP_LISTEN) {
 		struct dtcp_listen_key k = { .addr = c->key.laddr, .port = c->key.lport, .zero = 0 };
 
-		if (rte_hash_del_key(t->listeners, &k) >= 0)
+		if (rte_hash_del_key(t->listeners, &k) >= 0) {
 			t->n_listeners--;
+			if (k.addr != 0)
+				t->n_listeners_addr--;
+		}
 	} else if (c->state != DTCP_TCP_CLOSED) {
 		tcp_flow_del(w, &c->key, c->hash);
 	}
