@@ -188,7 +188,8 @@ def inclusive(path, names):
             found[fn] = max(found.get(fn, 0), int(f[0].replace(",", "")))
     return found
 
-per = [totals(f"{tmp}/cg-{k}.out") / conns for k in range(1, runs + 1)]
+ir = [totals(f"{tmp}/cg-{k}.out") for k in range(1, runs + 1)]
+per = [x / conns for x in ir]
 parts = inclusive(f"{tmp}/cg-1.out",
                   ("count_client_turn", "count_server_turn", "dtcp_eth_input_burst"))
 total = per[0]
@@ -199,13 +200,15 @@ spread = 100 * (max(per) - min(per)) / min(per)
 print(f"count: {total:,.0f} instructions per connection, client + server"
       f" (client {cli:,.0f}, server {srv:,.0f}, the rounds' own {total - cli - srv:,.0f};"
       f" receive path {rx:,.0f}), {conns} connections after {warmup};"
-      f" runs: {', '.join(f'{x:,.1f}' for x in per)} (spread {spread:.2f} %)")
+      f" runs: {', '.join(f'{x:,.1f}' for x in per)} (spread {spread:.2f} %;"
+      f" Ir {', '.join(f'{x:,}' for x in ir)})")
 if out:
     with open(out, "w") as f:
         f.write(f"instr_per_conn={total:.1f}\ninstr_per_conn_client={cli:.1f}\n"
                 f"instr_per_conn_server={srv:.1f}\ninstr_per_conn_rx={rx:.1f}\n"
                 f"conns={conns}\nwarmup_conns={warmup}\n"
-                f"runs={','.join(f'{x:.1f}' for x in per)}\nspread_pct={spread:.3f}\n")
+                f"runs={','.join(f'{x:.1f}' for x in per)}\nspread_pct={spread:.3f}\n"
+                f"ir={','.join(str(x) for x in ir)}\n")
 # The runs execute the same instructions: a difference is a bug in the count.
 sys.exit(1 if spread > 1.0 else 0)
 PY
