@@ -163,10 +163,11 @@ usage(const char *prog)
 	       "  --burst N         cps, count: opens per poll (default 64)\n"
 	       "  --conns N         mem: connections (default 1000000); count: 1..60000\n"
 	       "  --warmup-conns N  count: connections before the measured ones (default %u)\n"
-	       "  --msl-ms MS       [tcp] msl_ms of both ends: TIME-WAIT is 2 x MS (default 100)\n"
+	       "  --msl-ms MS       [tcp] msl_ms of both ends: TIME-WAIT is 2 x MS (default 100;\n"
+	       "                    count: at most %u)\n"
 	       "  --body N          response body bytes (default 64)\n"
 	       "  --client-addrs N  cps: client addresses, 1..%d (default %d): N x %u 4-tuples\n"
-	       "  --wire N          net_ring slots each way (default 16384)\n"
+	       "  --wire N          net_ring slots each way (default 16384; count: 4096)\n"
 	       "  --patience-ms MS  the client's handshake and response timeouts, and how long\n"
 	       "                    the first connection may take (default 5000; under\n"
 	       "                    valgrind, where time runs ~50x slower, 120000)\n"
@@ -182,8 +183,8 @@ usage(const char *prog)
 	       "2 on bad usage, 3 on an mbuf leak or a frame unaccounted for.\n"
 	       "\n"
 	       "Example: %s -l 0,1 --no-pci --no-huge -m 1024 --file-prefix cps -- --mode cps\n",
-	       prog, COUNT_CONNS, COUNT_CONCURRENCY, COUNT_WARMUP, DTCP_MAX_ADDRS, DTCP_MAX_ADDRS,
-	       PORT_SPAN, prog);
+	       prog, COUNT_CONNS, COUNT_CONCURRENCY, COUNT_WARMUP, COUNT_MSL_MAX, DTCP_MAX_ADDRS,
+	       DTCP_MAX_ADDRS, PORT_SPAN, prog);
 }
 
 static int
