@@ -21,9 +21,11 @@
 # how many runs held their rate (at least 80 % of their seconds within 10 %
 # of the run's median). Then the memory per connection at --mem-conns
 # established idle connections (once each), and dtcp's instructions per
-# connection under callgrind: two runs of different lengths, (Ir2 - Ir1) /
-# (N2 - N1), so start-up cancels; it uses a second build directory
-# configured with -Dnative=false (valgrind 3.19 does not decode AVX-512).
+# connection under callgrind: bench/count.sh, dtcp-bench-cps --mode count
+# (exactly 2000 connections, both workers driven in turn by one thread on a
+# clock of the program's own, only those connections instrumented: the same
+# count every run), from a second build directory configured with
+# -Dnative=false (valgrind 3.19 does not decode AVX-512).
 #
 # Prints a table with the ratios dtcp/Linux; writes bench/results/latest.json
 # (flat dotted keys: dtcp.cps, linux.cps, ...) and bench/results/latest.png.
@@ -267,35 +269,19 @@ if [ "$do_mem" -eq 1 ]; then
 	echo done
 fi
 
-# Instructions per connection: two callgrind runs whose connection counts
-# differ; the counts are what each run's client completed ("# client
-# completed N", or the sum of its samples). --fair-sched: two polling threads
-# under valgrind's one lock otherwise starve each other.
+# Instructions per connection: bench/count.sh, two callgrind runs of
+# dtcp-bench-cps --mode count (they must agree), the figures in count.txt.
 if [ "$do_callgrind" -eq 1 ]; then
 	if ! command -v valgrind >/dev/null; then
 		echo "cps: valgrind missing (scripts/setup-deps.sh): no instructions figure" >&2
 	elif [ -n "${DTCP_CPS_BIN:-}" ]; then
 		echo "cps: DTCP_CPS_BIN set: no instructions figure" >&2
 	else
-		cg_bin="$cg_build/bench/dtcp-bench-cps"
-		if [ ! -f "$cg_build/build.ninja" ]; then
-			meson setup "$cg_build" "$root" -Dnative=false -Dtests=false >"$tmp/cg-setup.log" 2>&1 ||
-				{ cat "$tmp/cg-setup.log" >&2; die "meson setup $cg_build failed"; }
-		fi
-		ninja -C "$cg_build" bench/dtcp-bench-cps >"$tmp/cg-build.log" 2>&1 ||
-			{ tail -n 20 "$tmp/cg-build.log" >&2; die "building $cg_bin failed"; }
-		for k in 1 2; do
-			printf 'cps: callgrind run %d/2 ... ' "$k"
-			n=$((n + 1))
-			secs=$((k * 2))
-			run_bounded 900 "$tmp/cg-$k.log" valgrind --tool=callgrind --fair-sched=yes \
-				--callgrind-out-file="$tmp/cg-$k.out" "$cg_bin" -l 0,1 --no-pci --no-huge \
-				-m 1024 --file-prefix="$prefix_base-$n" --log-level='lib.*:notice' -- \
-				--mode cps --warmup 0 --duration "$secs" --patience-ms 120000 --rate 2000
-			remove_eal_files
-			echo "rc $run_rc"
-			[ "$run_rc" -eq 0 ] || { sed 's/^/  /' "$tmp/cg-$k.log" >&2; failed=1; }
-		done
+		printf 'cps: instructions per connection (callgrind, 2 runs) ... '
+		run_bounded 900 "$tmp/count.log" "$here/count.sh" --build "$cg_build" --runs 2 \
+			--out "$tmp/count.txt"
+		echo "rc $run_rc"
+		[ "$run_rc" -eq 0 ] || { sed 's/^/  /' "$tmp/count.log" >&2; failed=1; }
 	fi
 fi
 
@@ -391,48 +377,24 @@ out["linux.bytes_per_conn_method"] = ("growth of /proc/meminfo Slab (SReclaimabl
 out["dtcp.bytes_per_conn_method"] = "DPDK heap growth per connection per side (dtcp-bench-cps)"
 out["close_order"] = "the server closes first, after its response (both sides)"
 
-def callgrind_total(path):
-    if not os.path.exists(path):
-        return None
-    for line in open(path):
-        if line.startswith("totals:") or line.startswith("summary:"):
-            return int(line.split()[1])
-    return None
-
-def callgrind_inclusive(path, fn):
-    """Inclusive Ir of function fn in a callgrind file, by callgrind_annotate."""
-    try:
-        r = subprocess.run(["callgrind_annotate", "--inclusive=yes", path], text=True,
-                           capture_output=True, timeout=120)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    best = None
-    for line in r.stdout.splitlines():
-        f = line.split()
-        if len(f) >= 2 and f[-1 if "[" not in line else -2].endswith(":" + fn):
-            v = int(f[0].replace(",", ""))
-            best = v if best is None else max(best, v)
-    return best
-
-cg, rx = [], []
-for k in (1, 2):
-    ir = callgrind_total(f"{tmp}/cg-{k}.out")
-    p = parse(f"{tmp}/cg-{k}.log")
-    if ir is not None and p:
-        # All the connections the run completed, drain included, when it says.
-        done = [l.split()[3] for l in open(f"{tmp}/cg-{k}.log")
-                if l.startswith("# client completed ")]
-        conns = float(done[-1]) if done else sum(p[0])
-        cg.append((ir, conns))
-        inc = callgrind_inclusive(f"{tmp}/cg-{k}.out", "dtcp_eth_input_burst")
-        if inc is not None and conns > 0:
-            rx.append(inc / conns)
-if len(cg) == 2 and cg[1][1] != cg[0][1]:
-    out["dtcp.instr_per_conn"] = round((cg[1][0] - cg[0][0]) / (cg[1][1] - cg[0][1]))
-    out["dtcp.instr_runs"] = [{"ir": ir, "conns": c} for ir, c in cg]
-if rx:
-    out["dtcp.instr_per_conn_rx"] = round(statistics.median(rx))
-    out["dtcp.instr_per_conn_rx_runs"] = [round(x) for x in rx]
+# bench/count.sh's figures (key=value), when it ran and its runs agreed.
+count = {}
+if os.path.exists(f"{tmp}/count.txt"):
+    for line in open(f"{tmp}/count.txt"):
+        k, _, v = line.strip().partition("=")
+        count[k] = v
+if "instr_per_conn" in count:
+    out["dtcp.instr_per_conn"] = round(float(count["instr_per_conn"]))
+    out["dtcp.instr_per_conn_client"] = round(float(count["instr_per_conn_client"]))
+    out["dtcp.instr_per_conn_server"] = round(float(count["instr_per_conn_server"]))
+    out["dtcp.instr_per_conn_rx"] = round(float(count["instr_per_conn_rx"]))
+    out["dtcp.instr_per_conn_runs"] = [float(x) for x in count["runs"].split(",")]
+    out["dtcp.instr_conns"] = int(count["conns"])
+    out["dtcp.instr_per_conn_method"] = (
+        "callgrind Ir of dtcp-bench-cps --mode count (bench/count.sh): exactly "
+        f"{count['conns']} connections after {count['warmup_conns']} of warm-up, handshake to "
+        "last ACK and the end of the server's TIME-WAIT, both workers driven in turn by one "
+        "thread on the program's own clock, only they instrumented; client + server")
 
 def fmt(v):
     if v is None:
@@ -458,11 +420,11 @@ for label, cells, ratio, better in rows:
     r = "-" if ratio is None else f"{ratio:.3f}"
     say(f"{label:18} {parts[0]} | {parts[1]} | {r:>10}  ({better} is better)")
 if "dtcp.instr_per_conn" in out:
-    say(f"{'instr/conn (dtcp)':18} {out['dtcp.instr_per_conn']:>12,}   callgrind, client + server,"
-          f" (Ir2-Ir1)/(N2-N1) over runs of {cg[0][1]:.0f} and {cg[1][1]:.0f} connections")
-if "dtcp.instr_per_conn_rx" in out:
-    say(f"{'  of which rx path':18} {out['dtcp.instr_per_conn_rx']:>12,}   dtcp_eth_input_burst inclusive,"
-        f" per connection: {', '.join(f'{x:,.0f}' for x in rx)} (stable: no empty polls in it)")
+    runs_s = ", ".join(f"{x:,.1f}" for x in out["dtcp.instr_per_conn_runs"])
+    say(f"{'instr/conn (dtcp)':18} {out['dtcp.instr_per_conn']:>12,}   callgrind, client"
+        f" {out['dtcp.instr_per_conn_client']:,} + server {out['dtcp.instr_per_conn_server']:,}"
+        f" (receive path {out['dtcp.instr_per_conn_rx']:,}), --mode count over"
+        f" {out['dtcp.instr_conns']:,} connections; runs: {runs_s}")
 say(f"TIME-WAIT: dtcp {out.get('dtcp.timewait_ms', 0):.0f} ms, Linux "
       f"{out.get('linux.timewait_ms', 0):.0f} ms (TCP_TIMEWAIT_LEN); 4-tuples: dtcp "
       f"{out.get('dtcp.tuples', 0):,.0f}, Linux {out.get('linux.tuples', 0):,.0f}")

@@ -15,6 +15,10 @@
  *        exchange timed on the client's TSC.
  *   mem  --conns N established idle connections; the stack memory each
  *        holds per side, measured on the DPDK heap.
+ *   count the cps exchange for exactly --conns N connections, both workers
+ *        driven in turn by one thread on a clock of its own, for
+ *        valgrind --tool=callgrind to count the instructions of (see
+ *        docs/bench.md): the same instructions every run.
  *   bulk is dtcp-bench-goodput's (bench/goodput.c): not repeated here.
  *
  * Output contract (bench/cps.sh parses it): one "sample <mode> <second>
@@ -43,6 +47,13 @@
 
 #include <dtcp/dtcp.h>
 
+#ifdef DTCP_HAVE_CALLGRIND_H
+#include <valgrind/callgrind.h>
+#else
+#define CALLGRIND_START_INSTRUMENTATION do { } while (0)
+#define CALLGRIND_STOP_INSTRUMENTATION do { } while (0)
+#endif
+
 #include "bench_args.h"
 
 #include "../apps/dtcp-httpd/httpd.h"
@@ -63,9 +74,14 @@
 #define MEM_SMALL 1000u               /* mem: the reference worker's connections */
 #define MEM_OPEN_LIMIT_S 300          /* mem: all connections established by then */
 #define MEM_INFLIGHT 4096u            /* mem: handshakes under way at once */
+#define COUNT_CONNS 2000u             /* count: connections measured */
+#define COUNT_WARMUP 500u             /* count: connections before them */
+#define COUNT_CONCURRENCY 64u         /* count: open at once */
+#define COUNT_STEP_NS 1000u           /* count: the clock's step per round */
+#define COUNT_MSL_MAX 200u            /* count: the run stays within the engine's first second */
 
-enum mode { M_CPS, M_RR, M_MEM, M_BULK };
-static const char *const mode_name[] = { "cps", "rr", "mem", "bulk" };
+enum mode { M_CPS, M_RR, M_MEM, M_BULK, M_COUNT };
+static const char *const mode_name[] = { "cps", "rr", "mem", "bulk", "count" };
 
 static volatile bool stop;            /* a signal: end at once */
 
@@ -82,7 +98,9 @@ struct opts {
 	uint32_t rate;                /* cps: 0 as fast as possible */
 	uint32_t concurrency;         /* cps: client connections open at once */
 	uint32_t burst;               /* cps: opens per poll */
-	uint32_t conns;               /* mem */
+	uint32_t conns;               /* mem, count */
+	uint32_t warmup_conns;        /* count */
+	bool conns_given, concurrency_given, wire_given;
 	uint32_t msl_ms;              /* TIME-WAIT is twice this */
 	uint32_t body;                /* response body bytes */
 	uint32_t n_client_addrs;      /* cps: client addresses (x PORT_SPAN ports) */
@@ -119,29 +137,37 @@ struct holder {
 static void
 usage(const char *prog)
 {
-	printf("Usage: %s [EAL options] -- [--mode cps|rr|mem|bulk] [options]\n"
+	printf("Usage: %s [EAL options] -- [--mode cps|rr|mem|count|bulk] [options]\n"
 	       "\n"
 	       "The dtcp side of the CPS benchmark: two dtcp workers in one process over a\n"
 	       "net_ring pair, the server (dtcp-httpd's) on the main lcore, the client\n"
-	       "(dtcp-loadgen's engine) on the next (give two: -l 0,1).\n"
+	       "(dtcp-loadgen's engine) on the next (give two: -l 0,1; count needs one).\n"
 	       "\n"
 	       "  --mode M          cps (default): handshake, GET, response with the server's\n"
 	       "                    FIN, the client's FIN; TIME-WAIT on the server.\n"
 	       "                    rr: one connection, request/response latency.\n"
 	       "                    mem: --conns idle established connections, bytes each.\n"
+	       "                    count: the cps exchange for exactly --conns connections\n"
+	       "                    (default %u) after --warmup-conns, one thread driving both\n"
+	       "                    workers on a clock of its own; run it under valgrind\n"
+	       "                    --tool=callgrind --instr-atstart=no: only the measured\n"
+	       "                    connections are instrumented (docs/bench.md).\n"
 	       "                    bulk: use dtcp-bench-goodput.\n"
 	       "  --duration S      sampled seconds (default 10)\n"
 	       "  --warmup S        seconds before sampling (default 1)\n"
 	       "  --rate R          cps: connections per second to open (default 0: as fast\n"
 	       "                    as --concurrency allows); halved when the server falls\n"
 	       "                    behind, never caught up (printed as 'backoff')\n"
-	       "  --concurrency N   cps: client connections open at once (default 2048)\n"
-	       "  --burst N         cps: opens per poll (default 64)\n"
-	       "  --conns N         mem: connections (default 1000000)\n"
-	       "  --msl-ms MS       [tcp] msl_ms of both ends: TIME-WAIT is 2 x MS (default 100)\n"
+	       "  --concurrency N   cps: client connections open at once (default 2048;\n"
+	       "                    count: %u)\n"
+	       "  --burst N         cps, count: opens per poll (default 64)\n"
+	       "  --conns N         mem: connections (default 1000000); count: 1..60000\n"
+	       "  --warmup-conns N  count: connections before the measured ones (default %u)\n"
+	       "  --msl-ms MS       [tcp] msl_ms of both ends: TIME-WAIT is 2 x MS (default 100;\n"
+	       "                    count: at most %u)\n"
 	       "  --body N          response body bytes (default 64)\n"
 	       "  --client-addrs N  cps: client addresses, 1..%d (default %d): N x %u 4-tuples\n"
-	       "  --wire N          net_ring slots each way (default 16384)\n"
+	       "  --wire N          net_ring slots each way (default 16384; count: 4096)\n"
 	       "  --patience-ms MS  the client's handshake and response timeouts, and how long\n"
 	       "                    the first connection may take (default 5000; under\n"
 	       "                    valgrind, where time runs ~50x slower, 120000)\n"
@@ -150,11 +176,15 @@ usage(const char *prog)
 	       "  result cps cps_median= cps_min= cps_max= seconds= held= errors= timewait_ms= tuples=\n"
 	       "  result rr p50_us= p99_us= min_us= max_us= exchanges=\n"
 	       "  result mem conns= bytes_per_conn= bytes_per_conn_sizeof=\n"
+	       "  result count conns= completed= errors= warmup= concurrency= rounds= idle_rounds=\n"
+	       "               server_polls= client_polls= timewait_expired= frames_client=\n"
+	       "               frames_server=\n"
 	       "Exit status: 0, 1 on an error (errors > 0, a connection not established),\n"
 	       "2 on bad usage, 3 on an mbuf leak or a frame unaccounted for.\n"
 	       "\n"
 	       "Example: %s -l 0,1 --no-pci --no-huge -m 1024 --file-prefix cps -- --mode cps\n",
-	       prog, DTCP_MAX_ADDRS, DTCP_MAX_ADDRS, PORT_SPAN, prog);
+	       prog, COUNT_CONNS, COUNT_CONCURRENCY, COUNT_WARMUP, COUNT_MSL_MAX, DTCP_MAX_ADDRS,
+	       DTCP_MAX_ADDRS, PORT_SPAN, prog);
 }
 
 static int
@@ -184,6 +214,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "concurrency", required_argument, NULL, 'c' },
 		{ "burst", required_argument, NULL, 'b' },
 		{ "conns", required_argument, NULL, 'n' },
+		{ "warmup-conns", required_argument, NULL, 'C' },
 		{ "msl-ms", required_argument, NULL, 'M' },
 		{ "body", required_argument, NULL, 'B' },
 		{ "client-addrs", required_argument, NULL, 'a' },
@@ -203,7 +234,8 @@ parse_args(int argc, char **argv, struct opts *o)
 				m++;
 			o->mode = (enum mode)m;
 			if (m == RTE_DIM(mode_name)) {
-				fprintf(stderr, PROG ": --mode %s: cps, rr, mem or bulk\n", optarg);
+				fprintf(stderr, PROG ": --mode %s: cps, rr, mem, count or bulk\n",
+					optarg);
 				rc = -1;
 			}
 			break;
@@ -219,12 +251,17 @@ parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'c':
 			rc = parse_u32("concurrency", optarg, 1, 1u << 20, &o->concurrency);
+			o->concurrency_given = true;
 			break;
 		case 'b':
 			rc = parse_u32("burst", optarg, 1, 4096, &o->burst);
 			break;
 		case 'n':
-			rc = parse_u32("conns", optarg, MEM_SMALL + 1, 1u << 23, &o->conns);
+			rc = parse_u32("conns", optarg, 1, 1u << 23, &o->conns);
+			o->conns_given = true;
+			break;
+		case 'C':
+			rc = parse_u32("warmup-conns", optarg, 2, 10000, &o->warmup_conns);
 			break;
 		case 'M':
 			rc = parse_u32("msl-ms", optarg, 1, 600000, &o->msl_ms);
@@ -237,6 +274,7 @@ parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'w':
 			rc = parse_u32("wire", optarg, 1024, 1u << 20, &o->wire);
+			o->wire_given = true;
 			break;
 		case 'p':
 			rc = parse_u32("patience-ms", optarg, 100, 3600000, &o->patience_ms);
@@ -254,6 +292,31 @@ parse_args(int argc, char **argv, struct opts *o)
 		fprintf(stderr, PROG ": --wire %u: a power of 2\n", o->wire);
 		rc = -1;
 	}
+	if (rc != 0)
+		return rc;
+	if (o->mode == M_COUNT) {
+		if (!o->conns_given)
+			o->conns = COUNT_CONNS;
+		if (!o->concurrency_given)
+			o->concurrency = COUNT_CONCURRENCY;
+		/* A few waves' frames at most are on the wire at once. */
+		if (!o->wire_given)
+			o->wire = 4096;
+		/* No 4-tuple twice: a second use would meet the first one's TIME-WAIT. */
+		if (o->conns > 60000 || o->conns + o->warmup_conns > PORT_SPAN) {
+			fprintf(stderr, PROG ": count: --conns %u and --warmup-conns %u: at most "
+				"60000, and %u together\n", o->conns, o->warmup_conns, PORT_SPAN);
+			rc = -1;
+		}
+		if (o->msl_ms > COUNT_MSL_MAX) {
+			fprintf(stderr, PROG ": count: --msl-ms %u: at most %u\n", o->msl_ms,
+				COUNT_MSL_MAX);
+			rc = -1;
+		}
+	} else if (o->mode == M_MEM && o->conns <= MEM_SMALL) {
+		fprintf(stderr, PROG ": --conns %u: mem needs more than %u\n", o->conns, MEM_SMALL);
+		rc = -1;
+	}
 	return rc;
 }
 
@@ -268,8 +331,11 @@ accounted(const struct wire_end *e, uint64_t *drops)
 
 	*drops = 0;
 	for (unsigned c = 0; c < DTCP_CTR_MAX; c++) {
-		if (dtcp_ctr_kind(c) == DTCP_CTR_KIND_DROP)
+		if (dtcp_ctr_kind(c) == DTCP_CTR_KIND_DROP && ctr[c] != 0) {
 			*drops += ctr[c];
+			printf("# %s: dropped %llu: %s\n", e->name, (unsigned long long)ctr[c],
+			       dtcp_ctr_desc(c));
+		}
 		if (dtcp_ctr_kind(c) == DTCP_CTR_KIND_DROP || dtcp_ctr_kind(c) == DTCP_CTR_KIND_END)
 			ended += ctr[c];
 	}
@@ -471,6 +537,15 @@ config_ends(const struct opts *o, struct wire_end *srv, struct wire_end *cli)
 		case M_RR:
 			e->cfg.tcp_max_conns = 1024;
 			e->cfg.tcp_timewait_max = 1024;
+			break;
+		case M_COUNT:
+			/* Every connection of the run may be in TIME-WAIT on the server at once. */
+			e->cfg.tcp_max_conns = 2 * o->concurrency + 1024;
+			e->cfg.tcp_timewait_max = e == srv ? o->conns + o->warmup_conns + 1024 : 1024;
+			e->cfg.tcp_syn_backlog = RTE_MAX(e->cfg.tcp_syn_backlog, o->concurrency);
+			e->cfg.tcp_accept_backlog = RTE_MAX(e->cfg.tcp_accept_backlog, o->concurrency);
+			/* Not the default's 65535: two pools of that take more than -m 512. */
+			e->cfg.mbufs = e->cfg.tcp_mbufs_max + 2 * o->wire + 16384;
 			break;
 		case M_MEM:
 			e->cfg.tcp_max_conns = o->conns + 1024;
@@ -727,13 +802,194 @@ run_exchange(const struct opts *o, struct wire_end *srv, struct client *cl, doub
 	return lost;
 }
 
+/* ---- count: the instructions of exactly N connections --------------------------------- */
+
+/*
+ * One thread plays both lcores, in rounds, on a clock of its own that
+ * moves COUNT_STEP_NS a round: the client's opens and its worker's poll,
+ * then the server's poll, each only when it has something to do (frames
+ * on its ring, opens due). So what runs depends neither on the machine's
+ * speed nor on how valgrind schedules threads, and with both secrets
+ * fixed every run executes the same instructions. A round where neither
+ * side has anything to do waits for a timer: the clock goes to the next
+ * tick and both are polled (idle_rounds; the cps exchange needs none).
+ */
+struct count_run {
+	struct dtcp_worker *srv, *cli;
+	struct rte_ring *to_srv, *to_cli;
+	struct lg_engine *eng;
+	const uint64_t *st;           /* the engine's counters */
+	uint32_t burst;               /* opens per round, at most */
+	uint64_t now, tick_ns, tw_ns;
+	uint64_t rounds, idle, srv_polls, cli_polls;
+};
+
+/* The server's turn: a function of its own, for callgrind_annotate --inclusive. */
+static __attribute__((noipa)) void
+count_server_turn(struct count_run *r)
+{
+	dtcp_worker_poll(r->srv, r->now);
+	r->srv_polls++;
+}
+
+/*
+ * The client's turn: opens (the engine, made with burst 1, opens one a
+ * call) up to the round's burst while fewer than target were opened, then
+ * the worker's poll if frames came or a SYN was queued. True when it polled.
+ */
+static __attribute__((noipa)) bool
+count_client_turn(struct count_run *r, uint64_t target, bool rx)
+{
+	uint64_t opened = r->st[LG_opened];
+
+	for (uint32_t i = 0; i < r->burst && r->st[LG_opened] < target; i++) {
+		uint64_t before = r->st[LG_opened];
+
+		lg_engine_poll(r->eng, r->now);
+		if (r->st[LG_opened] == before)
+			break;
+	}
+	if (!rx && r->st[LG_opened] == opened)
+		return false;
+	dtcp_worker_poll(r->cli, r->now);
+	r->cli_polls++;
+	return true;
+}
+
+/*
+ * Rounds until target connections were opened and every one completed,
+ * the wire empty: true; false when stuck (an error, a timer that never
+ * came) or past a count of rounds no exchange needs.
+ */
+static bool
+count_drive(struct count_run *r, uint64_t target)
+{
+	const uint64_t limit = 64 * target + 10000, idle_limit = 1000;
+
+	for (uint64_t i = 0; i < limit; i++) {
+		bool cli_rx = !rte_ring_empty(r->to_cli), worked = false;
+
+		r->now += COUNT_STEP_NS;
+		if (cli_rx || r->st[LG_opened] < target)
+			worked = count_client_turn(r, target, cli_rx);
+		if (!rte_ring_empty(r->to_srv)) {
+			count_server_turn(r);
+			worked = true;
+		}
+		if (worked) {
+			r->rounds++;
+			continue;
+		}
+		if (r->st[LG_completed] >= target)
+			return r->st[LG_completed] == target;
+		if (r->idle++ >= idle_limit)
+			return false;
+		r->now = (r->now / r->tick_ns + 1) * r->tick_ns;
+		dtcp_worker_poll(r->cli, r->now);
+		count_server_turn(r);
+	}
+	return false;
+}
+
+/*
+ * The server's TIME-WAIT records, every one entered so far, expire: the
+ * clock 2 MSL and two ticks on, then a tick a poll (each tick frees
+ * [timer] budget records at most). True when all have.
+ */
+static bool
+count_expire(struct count_run *r)
+{
+	const uint64_t *sc = dtcp_worker_counters(r->srv);
+	uint64_t want = sc[DTCP_CTR_tcp_timewait_enter];
+
+	r->now += r->tw_ns + 2 * r->tick_ns;
+	for (unsigned i = 0; i < 1000; i++) {
+		count_server_turn(r);
+		if (sc[DTCP_CTR_tcp_timewait_expired] >= want)
+			return true;
+		r->now += r->tick_ns;
+	}
+	return false;
+}
+
+struct count_result {
+	uint64_t completed, rounds, idle, srv_polls, cli_polls, expired;
+	uint64_t frames_cli, frames_srv;
+};
+
+/*
+ * count: warmup_conns connections (first contact, ARP, the pools' caches,
+ * the tables' first entries) and their TIME-WAIT's end uninstrumented;
+ * then, between CALLGRIND_START_INSTRUMENTATION and _STOP, exactly conns
+ * connections from the first SYN to the last ACK, and the end of each
+ * one's TIME-WAIT on the server. Nothing else runs in that window but the
+ * rounds' own few instructions (ring checks, the loop). 0, or -1 after a
+ * message.
+ */
+static int
+run_count(const struct opts *o, struct wire_end *srv, struct wire_end *cli,
+	  struct rte_ring *to_srv, struct rte_ring *to_cli, struct lg_engine *eng,
+	  struct count_result *res)
+{
+	const uint64_t *sc = dtcp_worker_counters(srv->w), *cc = dtcp_worker_counters(cli->w);
+	struct count_run r = {
+		.srv = srv->w, .cli = cli->w, .to_srv = to_srv, .to_cli = to_cli, .eng = eng,
+		.st = lg_engine_stats(eng), .burst = o->burst,
+		.tick_ns = (uint64_t)srv->cfg.timer_tick_us * 1000,
+		.tw_ns = 2 * (uint64_t)o->msl_ms * 1000000,
+	};
+	uint64_t align = r.tick_ns << 16, expired0, fc0, fs0;
+	bool ok;
+
+	/*
+	 * The clock starts on a multiple of 2^16 ticks, past the workers'
+	 * creation: the timer wheel's cursor then crosses the same slot
+	 * boundaries in every run.
+	 */
+	r.now = (dtcp_tsc_to_ns(rte_rdtsc()) / align + 1) * align;
+	/* Both workers on that clock before the first open (its timers start from there). */
+	dtcp_worker_poll(r.cli, r.now);
+	dtcp_worker_poll(r.srv, r.now);
+	if (!count_drive(&r, o->warmup_conns) || !count_expire(&r)) {
+		fprintf(stderr, PROG ": count: the warm-up's %u connections did not complete "
+			"(completed %llu)\n", o->warmup_conns,
+			(unsigned long long)r.st[LG_completed]);
+		return -1;
+	}
+	/* The client's worker catches up with the clock outside the window too. */
+	dtcp_worker_poll(r.cli, r.now);
+	r.rounds = r.idle = r.srv_polls = r.cli_polls = 0;
+	expired0 = sc[DTCP_CTR_tcp_timewait_expired];
+	fc0 = cc[DTCP_CTR_tx_frames];
+	fs0 = sc[DTCP_CTR_tx_frames];
+
+	CALLGRIND_START_INSTRUMENTATION;
+	ok = count_drive(&r, (uint64_t)o->warmup_conns + o->conns) && count_expire(&r);
+	CALLGRIND_STOP_INSTRUMENTATION;
+
+	res->completed = r.st[LG_completed] - o->warmup_conns;
+	res->rounds = r.rounds;
+	res->idle = r.idle;
+	res->srv_polls = r.srv_polls;
+	res->cli_polls = r.cli_polls;
+	res->expired = sc[DTCP_CTR_tcp_timewait_expired] - expired0;
+	res->frames_cli = cc[DTCP_CTR_tx_frames] - fc0;
+	res->frames_srv = sc[DTCP_CTR_tx_frames] - fs0;
+	if (!ok)
+		fprintf(stderr, PROG ": count: %llu of %u connections completed, %llu TIME-WAITs "
+			"ended\n", (unsigned long long)res->completed, o->conns,
+			(unsigned long long)res->expired);
+	return ok ? 0 : -1;
+}
+
 int
 main(int argc, char **argv)
 {
 	static double samples[MAX_SECONDS];
 	struct opts o = {
 		.mode = M_CPS, .duration_s = 10, .warmup_s = 1, .concurrency = 2048, .burst = 64,
-		.conns = 1000000, .msl_ms = 100, .body = 64, .n_client_addrs = DTCP_MAX_ADDRS,
+		.conns = 1000000, .warmup_conns = COUNT_WARMUP, .msl_ms = 100, .body = 64,
+		.n_client_addrs = DTCP_MAX_ADDRS,
 		.wire = 16384, .patience_ms = 5000,
 	};
 	struct wire_end srv = { .name = "server" }, cli = { .name = "client" };
@@ -744,7 +1000,8 @@ main(int argc, char **argv)
 	struct httpd_worker *hw = NULL;
 	unsigned lcore, k = 0;
 	uint64_t errors = 0, tuples = 0, drops_c = 0, drops_s = 0;
-	bool launched = false, ok = false, acct_ok = true, pool_ok;
+	struct count_result cres = { 0 };
+	bool launched = false, ok = false, acct_ok = true, pool_ok, count_ok = false;
 	char err[256];
 	int rc;
 
@@ -770,7 +1027,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	lcore = rte_get_next_lcore(rte_get_main_lcore(), 1, 0);
-	if (lcore >= RTE_MAX_LCORE) {
+	if (lcore >= RTE_MAX_LCORE && o.mode != M_COUNT) {
 		fprintf(stderr, PROG ": needs two lcores, the server's and the client's (-l 0,1)\n");
 		rte_eal_cleanup();
 		return 2;
@@ -886,12 +1143,14 @@ main(int argc, char **argv)
 		struct lg_opts lo = {
 			.server = SERVER_ADDR, .server_port = SERVER_PORT, .port_lo = PORT_LO,
 			.port_hi = PORT_HI, .rate = o.rate, .concurrency = o.concurrency,
-			.duration_s = o.warmup_s + o.duration_s,
+			.duration_s = o.mode == M_COUNT ? 0 : o.warmup_s + o.duration_s,
 			.requests = o.mode == M_RR ? 0 : 1,
 			.fin_first = o.mode == M_RR ? LG_FIN_CLIENT : LG_FIN_SERVER,
 			.path = "/", .host = "198.18.0.1", .response_size = o.body,
 			.connect_timeout_ms = o.patience_ms, .timeout_ms = o.patience_ms,
-			.drain_ms = o.patience_ms, .burst = o.burst, .wait_ms = o.patience_ms,
+			.drain_ms = o.patience_ms, .wait_ms = o.patience_ms,
+			/* count: one open a call, so that the driver stops at exactly N. */
+			.burst = o.mode == M_COUNT ? 1 : o.burst,
 		};
 		uint32_t addrs[DTCP_MAX_ADDRS];
 		unsigned n_addrs = o.mode == M_CPS ? o.n_client_addrs : 1;
@@ -901,12 +1160,21 @@ main(int argc, char **argv)
 		for (unsigned i = 0; i < n_addrs; i++)
 			addrs[i] = CLIENT_ADDR + i;
 		tuples = (uint64_t)n_addrs * PORT_SPAN;
-		n = lg_http_request(req, sizeof(req), lo.path, lo.host, o.mode == M_CPS, 0);
+		n = lg_http_request(req, sizeof(req), lo.path, lo.host, o.mode != M_RR, 0);
 		if (n < 0)
 			goto out;
 		if (wire_end_open(&srv, PROG, to_srv, to_cli, 0) != 0 ||
 		    wire_end_open(&cli, PROG, to_cli, to_srv, 1) != 0)
 			goto out;
+		if (o.mode == M_COUNT) {
+			/* Fixed secrets: the same ISNs and flow-table buckets every run. */
+			static const uint8_t key_s[16] = "dtcp-count-srv.";
+			static const uint8_t key_c[16] = "dtcp-count-cli.";
+
+			if (dtcp_tcp_set_secret(srv.w, key_s) != 0 ||
+			    dtcp_tcp_set_secret(cli.w, key_c) != 0)
+				goto out;
+		}
 		resp = httpd_responses_create(&ho, 1, srv.cfg.mbufs, err, sizeof(err));
 		hw = resp != NULL ? httpd_worker_create(srv.w, 0, srv.pool, &ho, resp, err,
 							sizeof(err)) : NULL;
@@ -925,11 +1193,19 @@ main(int argc, char **argv)
 			lg_engine_set_hook(cl.eng, rr_hook, &cl);
 		}
 	}
-	printf("# %s: net_ring pair (%u slots each way), server on lcore %u, client on lcore %u; "
-	       "%u s + %u s warm-up; body %u bytes; TIME-WAIT (2MSL) %u ms on the side that "
-	       "closes first (%s)\n", mode_name[o.mode], o.wire, rte_lcore_id(), lcore,
-	       o.duration_s, o.warmup_s, o.body, 2 * o.msl_ms,
-	       o.mode == M_CPS ? "the server" : "the client");
+	if (o.mode == M_COUNT)
+		printf("# count: net_ring pair (%u slots each way), both workers on lcore %u in turn "
+		       "on a clock of the program's (%u ns a round); %u connections, then %u "
+		       "measured; concurrency %u, up to %u opens a round; body %u bytes; TIME-WAIT "
+		       "(2MSL) %u ms on the server, its end inside the measured window\n", o.wire,
+		       rte_lcore_id(), COUNT_STEP_NS, o.warmup_conns, o.conns, o.concurrency,
+		       o.burst, o.body, 2 * o.msl_ms);
+	else
+		printf("# %s: net_ring pair (%u slots each way), server on lcore %u, client on lcore "
+		       "%u; %u s + %u s warm-up; body %u bytes; TIME-WAIT (2MSL) %u ms on the side "
+		       "that closes first (%s)\n", mode_name[o.mode], o.wire, rte_lcore_id(), lcore,
+		       o.duration_s, o.warmup_s, o.body, 2 * o.msl_ms,
+		       o.mode == M_CPS ? "the server" : "the client");
 	if (o.mode == M_CPS)
 		printf("# cps: %u client addresses x %u ports = %llu 4-tuples to one server "
 		       "address and port: enough for %.0f connections/s with TIME-WAIT %u ms; "
@@ -939,17 +1215,21 @@ main(int argc, char **argv)
 	fflush(stdout);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	if (rte_eal_remote_launch(client_engine_main, &cl, lcore) != 0) {
-		fprintf(stderr, PROG ": cannot start lcore %u\n", lcore);
-		goto out;
+	if (o.mode == M_COUNT) {
+		count_ok = run_count(&o, &srv, &cli, to_srv, to_cli, cl.eng, &cres) == 0;
+	} else {
+		if (rte_eal_remote_launch(client_engine_main, &cl, lcore) != 0) {
+			fprintf(stderr, PROG ": cannot start lcore %u\n", lcore);
+			goto out;
+		}
+		launched = true;
+		errors += run_exchange(&o, &srv, &cl, samples, &k);
+		if (stop && !__atomic_load_n(&cl.done, __ATOMIC_ACQUIRE))
+			errors++;
+		stop = true;
+		rte_eal_wait_lcore(lcore);
+		launched = false;
 	}
-	launched = true;
-	errors += run_exchange(&o, &srv, &cl, samples, &k);
-	if (stop && !__atomic_load_n(&cl.done, __ATOMIC_ACQUIRE))
-		errors++;
-	stop = true;
-	rte_eal_wait_lcore(lcore);
-	launched = false;
 	/* Both lcores idle: their state can be read and torn down here. */
 	{
 		const uint64_t *st = lg_engine_stats(cl.eng), *hs = httpd_worker_stats(hw);
@@ -999,10 +1279,29 @@ main(int argc, char **argv)
 		print_cps_result(&o, samples, k, errors, tuples);
 	else if (o.mode == M_RR && k > 0 && errors == 0)
 		print_rr_result(&cl);
-	ok = k == o.duration_s && errors == 0;
-	if (!ok)
-		fprintf(stderr, PROG ": %u of %u samples, %llu errors\n", k, o.duration_s,
-			(unsigned long long)errors);
+	if (o.mode == M_COUNT) {
+		/* Frames dropped in a run where nothing is lost are errors too. */
+		errors += drops_c + drops_s;
+		printf("result count conns=%u completed=%llu errors=%llu warmup=%u concurrency=%u "
+		       "rounds=%llu idle_rounds=%llu server_polls=%llu client_polls=%llu "
+		       "timewait_expired=%llu frames_client=%llu frames_server=%llu\n", o.conns,
+		       (unsigned long long)cres.completed, (unsigned long long)errors,
+		       o.warmup_conns, o.concurrency, (unsigned long long)cres.rounds,
+		       (unsigned long long)cres.idle, (unsigned long long)cres.srv_polls,
+		       (unsigned long long)cres.cli_polls, (unsigned long long)cres.expired,
+		       (unsigned long long)cres.frames_cli, (unsigned long long)cres.frames_srv);
+		ok = count_ok && cres.completed == o.conns && cres.expired == o.conns &&
+		     errors == 0;
+		if (!ok)
+			fprintf(stderr, PROG ": count: %llu of %u connections, %llu TIME-WAITs "
+				"ended, %llu errors\n", (unsigned long long)cres.completed, o.conns,
+				(unsigned long long)cres.expired, (unsigned long long)errors);
+	} else {
+		ok = k == o.duration_s && errors == 0;
+		if (!ok)
+			fprintf(stderr, PROG ": %u of %u samples, %llu errors\n", k, o.duration_s,
+				(unsigned long long)errors);
+	}
 
 out:
 	if (launched) {
