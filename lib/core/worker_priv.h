@@ -11,6 +11,7 @@
 #include <dtcp/worker.h>
 
 #include "../wire/wire.h"
+#include "recip.h"
 #include "timer_wheel.h"
 
 #ifdef __cplusplus
@@ -57,6 +58,8 @@ struct dtcp_worker {
 	uint64_t now_ns;
 	uint64_t now_tick;
 	uint64_t tick_ns;
+	uint64_t tick_inv;             /* ceil(2^64 / tick_ns), for dtcp_tick_of() */
+	uint32_t tick_us;
 	uint64_t next_tick_ns;        /* when now_tick next moves */
 	bool timers_behind;           /* the last advance spent its whole budget */
 	struct rte_ether_addr mac;
@@ -137,6 +140,13 @@ dtcp_tx_enqueue(struct dtcp_worker *w, struct rte_mbuf *m)
 }
 
 /* An empty frame from the worker's pool (headroom for every header); counted when the pool is dry. */
+/* The tick ns falls in, without a division (recip.h). */
+static inline uint64_t
+dtcp_tick_of(const struct dtcp_worker *w, uint64_t ns)
+{
+	return dtcp_recip_div(ns, w->tick_ns, w->tick_inv);
+}
+
 #ifndef DTCP_ALLOC_AHEAD
 #define DTCP_ALLOC_AHEAD 1
 #endif

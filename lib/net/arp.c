@@ -192,7 +192,7 @@ arp_send(struct dtcp_worker *w, uint16_t op, const struct rte_ether_addr *eth_ds
 static uint64_t
 deadline(const struct dtcp_worker *w, uint32_t ms)
 {
-	return (w->now_ns + (uint64_t)ms * 1000000 + w->tick_ns - 1) / w->tick_ns;
+	return dtcp_tick_of(w, w->now_ns + (uint64_t)ms * 1000000 + w->tick_ns - 1);
 }
 
 static void

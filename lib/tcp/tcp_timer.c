@@ -12,14 +12,14 @@
 uint64_t
 tcp_deadline_tick(const struct dtcp_worker *w, uint64_t after_ns)
 {
-	return (w->now_ns + after_ns + w->tick_ns - 1) / w->tick_ns;
+	return dtcp_tick_of(w, w->now_ns + after_ns + w->tick_ns - 1);
 }
 
 /* RFC 6298 §2: SRTT, RTTVAR and RTO from one measurement, in microseconds. */
 void
 tcp_rtt_sample(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t rtt_us)
 {
-	uint64_t rto_us, g_us = w->tick_ns / 1000;
+	uint64_t rto_us, g_us = w->tick_us;
 
 	if (rtt_us == 0)
 		rtt_us = 1;

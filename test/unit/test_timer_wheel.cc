@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "recip.h"
 #include "timer_wheel.h"
 
 namespace {
@@ -720,3 +721,37 @@ TEST(TimerWheelReference, MillionOps_Seed2)
 }
 
 } /* namespace */
+
+// The tick a time falls in is taken by a reciprocal multiply (recip.h):
+// it must equal the division for every divisor the config allows
+// ([timer] tick_us 10 to 100000, in ns) and every time up to far past the
+// epoch, around each multiple, where an off-by-one would show.
+TEST(Recip, EqualsDivision)
+{
+	std::mt19937_64 rng(6);
+	const uint64_t divisors[] = { 2, 3, 7, 1000, 10000, 999999, 1000000, 1048576,
+				      100000000, 0xffffffffull, 1ull << 40 };
+	for (uint64_t d : divisors) {
+		uint64_t inv = dtcp_recip(d);
+		for (int i = 0; i < 20000; i++) {
+			uint64_t x = rng() >> (rng() % 64);
+			if (x > UINT64_MAX - d)
+				x = UINT64_MAX - d;
+			ASSERT_EQ(dtcp_recip_div(x, d, inv), x / d) << x << " / " << d;
+			uint64_t k = x / d * d;
+			for (uint64_t y : { k - 1, k, k + 1, k + d - 1 }) {
+				if (y <= UINT64_MAX - d) {
+					ASSERT_EQ(dtcp_recip_div(y, d, inv), y / d) << y << " / " << d;
+				}
+			}
+		}
+		for (uint64_t x : std::initializer_list<uint64_t>{ 0, 1, d - 1, d, d + 1,
+								   1795320281108756403ull,
+								   UINT64_MAX - d })
+			ASSERT_EQ(dtcp_recip_div(x, d, inv), x / d) << x << " / " << d;
+	}
+	for (int i = 0; i < 20000; i++) {
+		uint64_t d = 2 + rng() % 100000000000ull, x = rng() % (UINT64_MAX - d);
+		ASSERT_EQ(dtcp_recip_div(x, d, dtcp_recip(d)), x / d) << x << " / " << d;
+	}
+}
