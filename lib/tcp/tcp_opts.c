@@ -50,6 +50,20 @@ tcp_opts_parse(const uint8_t *p, unsigned len, struct dtcp_tcp_opts *o)
 		o->tsecr = get32(p + 8);
 		return true;
 	}
+	/* A SYN as Linux and we send it: MSS, SACK-permitted, TS, NOP, WS. */
+	if (len == 20 && p[0] == OPT_MSS && p[1] == 4 && p[4] == OPT_SACK_OK && p[5] == 2 &&
+	    p[6] == OPT_TS && p[7] == 10 && p[16] == OPT_NOP && p[17] == OPT_WS && p[18] == 3) {
+		o->mss_ok = true;
+		o->mss = (uint16_t)(p[2] << 8 | p[3]);
+		o->sack_ok = true;
+		o->ts_ok = true;
+		o->tsval = get32(p + 8);
+		o->tsecr = get32(p + 12);
+		o->ws_ok = true;
+		o->ws = p[19];
+		o->n_sack = 0;
+		return true;
+	}
 	memset(o, 0, sizeof(*o));
 	while (i < len) {
 		uint8_t kind = p[i], olen;

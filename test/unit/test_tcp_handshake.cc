@@ -1347,6 +1347,40 @@ TEST_F(TcpHandshake, Options_Timestamps_EchoedBothWays)
 	ExpectEvent(DTCP_EV_CONNECTED);
 }
 
+// The SYN's options are read wherever they sit: the usual 20-byte layout
+// (MSS, SACK-permitted, TS, NOP, WS) has a short path, so the same options
+// in another order must give the same SYN-ACK, and the usual layout with a
+// wrong WS length must be refused as malformed.
+TEST_F(TcpHandshake, Options_SynOptionsInAnotherOrder_SameSynAck)
+{
+	cfg_.tcp_sack = 1;
+	Start();
+	ASSERT_NO_FATAL_FAILURE(Listen(8));
+	Seg usual = PeerSyn();
+	usual.dport(8);
+	ASSERT_EQ(ParseTcp(Frame(usual)).opts.size(), 20u);
+	TcpSeg a = SynIn(usual);
+
+	Seg other = Seg().syn().sport(kPeerPort + 1).dport(8).seq(P(0)).win(kPeerWin);
+	other.nop().ws(peer_ws_).sack_ok().ts(peer_ts_, 0).mss(kPeerMss);
+	ASSERT_EQ(ParseTcp(Frame(other)).opts.size(), 20u);
+	TcpSeg b = SynIn(other);
+	EXPECT_EQ(b.flags, a.flags);
+	EXPECT_EQ(b.win, a.win);
+	EXPECT_EQ(b.mss, a.mss);
+	EXPECT_EQ(b.sack_ok, a.sack_ok);
+	EXPECT_EQ(b.has_ws, a.has_ws);
+	EXPECT_EQ(b.ws, a.ws);
+	EXPECT_EQ(b.has_ts, a.has_ts);
+	EXPECT_EQ(b.tsecr, a.tsecr);
+	EXPECT_EQ(b.opts.size(), a.opts.size());
+
+	Bytes bad = ParseTcp(Frame(usual)).opts;
+	bad[18] = 4;                  // WS with length 4
+	Seg malformed = Seg().syn().sport(kPeerPort + 2).dport(8).seq(P(0)).opt(bad);
+	EXPECT_TRUE(Dropped(Frame(malformed), RxSeg({ { "tcp_opt_malformed", 1 } })));
+}
+
 TEST_F(TcpHandshake, Options_PeerWithoutTimestamps_NoneSent)
 {
 	Start();
