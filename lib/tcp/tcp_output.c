@@ -80,10 +80,9 @@ tcp_rcv_wnd(const struct dtcp_worker *w, const struct dtcp_tcb *c)
 static void
 put32(uint8_t *p, uint32_t v)
 {
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
+	rte_be32_t be = rte_cpu_to_be_32(v);
+
+	memcpy(p, &be, sizeof(be));
 }
 
 /* NOP NOP TS: 12 bytes. */
