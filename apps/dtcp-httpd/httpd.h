@@ -49,6 +49,7 @@ struct httpd_opts {
 	X(reset, "connections ended by a reset or timeout")                             \
 	X(no_partial, "connections aborted: every partial_buffers buffer in use")       \
 	X(no_mbuf, "connections aborted: no mbuf for a response")                       \
+	X(no_slot, "connections aborted: every reference slot of the responses in use")  \
 	X(at_exit, "connections open at exit, aborted")
 
 enum httpd_stat {

@@ -81,7 +81,8 @@ struct lg_opts {
 	X(err_status, 1, "errors: responses with a status other than 200") \
 	X(err_size, 1, "errors: responses whose Content-Length is not response_size") \
 	X(err_tuples, 1, "errors: opens given up, every 4-tuple tried was busy (ranges too small for rate x TIME-WAIT)") \
-	X(err_local, 1, "errors: opens or sends the stack refused (connection table, mbufs)")
+	X(err_local, 1, "errors: opens or sends the stack refused (connection table, mbufs)") \
+	X(err_slots, 1, "errors: requests not sent, every reference slot of the request in use")
 
 enum lg_stat {
 #define LG_STAT_ENUM(name, err, desc) LG_##name,
@@ -118,8 +119,8 @@ struct lg_engine;
 /*
  * The engine of worker w, which must not yet be polled or be polled by the
  * calling lcore. req/req_last: the request text, and the one that ends a
- * connection (the same unless fin_first is server); pool: for the
- * request's mbufs. NULL with a message in err.
+ * connection (the same unless fin_first is server), LG_REQ_MAX bytes
+ * at most each; pool: for the request's mbufs. NULL with a message in err.
  */
 struct lg_engine *lg_engine_create(struct dtcp_worker *w, struct rte_mempool *pool,
 				   const struct lg_opts *o, const uint32_t *addrs,
