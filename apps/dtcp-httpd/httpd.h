@@ -31,6 +31,7 @@ struct httpd_opts {
 	X(accepted, "connections accepted")                                              \
 	X(refused, "connections answered 503 and closed: max_conns open")               \
 	X(requests, "request heads parsed")                                              \
+	X(heads_cached, "request heads the same bytes as the last one parsed: one memcmp") \
 	X(bad_heads, "request heads the parser refused (400, 431, 501, 505)")            \
 	X(get, "GET requests")                                                           \
 	X(head, "HEAD requests")                                                         \

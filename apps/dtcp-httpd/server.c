@@ -88,6 +88,7 @@ struct httpd_worker {
 	char **partial_free;          /* a stack of free partial buffers */
 	uint32_t n_partial_free;
 	uint64_t stats[HTTPD_STAT_MAX];
+	struct http_head_cache heads; /* the last head parsed: most are the same again */
 };
 
 /* What feeding bytes to a connection left it in. */
@@ -395,6 +396,17 @@ request(struct httpd_worker *hw, struct hconn *hc, int rc, const struct http_req
 	return respond(hw, hc, close ? R_200_CLOSE : R_200_KA, req->method == HTTP_HEAD, close);
 }
 
+/* http_parse() through the worker's cache of the last head, its hits counted. */
+static inline int
+parse_head(struct httpd_worker *hw, const char *p, uint32_t n, struct http_request *req)
+{
+	uint64_t hits = hw->heads.hits;
+	int rc = http_parse_cached(&hw->heads, p, n, hw->o.max_header, req);
+
+	hw->stats[HTTPD_heads_cached] += hw->heads.hits - hits;
+	return rc;
+}
+
 /*
  * Bytes p[0..n) of the stream: answer every request they complete, in
  * order. *used says how many were taken when FEED_WAIT stops early.
@@ -422,7 +434,7 @@ feed(struct httpd_worker *hw, struct hconn *hc, const char *p, uint32_t n, uint3
 		}
 		if (hc->partial == NULL) {
 			/* The usual case: the whole head in this segment, read in place. */
-			rc = http_parse(p + u, n - u, max, &req);
+			rc = parse_head(hw, p + u, n - u, &req);
 			if (rc == HTTP_MORE) {
 				if (hw->n_partial_free == 0) {
 					conn_abort(hw, hc, HTTPD_no_partial);
@@ -441,7 +453,7 @@ feed(struct httpd_worker *hw, struct hconn *hc, const char *p, uint32_t n, uint3
 			uint32_t k = RTE_MIN(n - u, max - hc->partial_len);
 
 			memcpy(hc->partial + hc->partial_len, p + u, k);
-			rc = http_parse(hc->partial, hc->partial_len + k, max, &req);
+			rc = parse_head(hw, hc->partial, hc->partial_len + k, &req);
 			if (rc == HTTP_MORE) {
 				hc->partial_len += k;
 				u += k;

@@ -180,6 +180,7 @@ struct lg_engine {
 
 	struct lg_conn *conns;
 	uint32_t n_conns;
+	struct lg_resp_cache resp_cache; /* the last response head: most are the same again */
 };
 
 static inline void
@@ -379,6 +380,7 @@ response_done(struct lg_engine *e, struct lg_conn *c)
 static void
 on_data(struct lg_engine *e, struct lg_conn *c, struct rte_mbuf *m)
 {
+	const uint64_t hits = e->resp_cache.hits;
 	struct rte_mbuf *seg;
 
 	e->stat[LG_resp_bytes] += m->pkt_len;
@@ -396,7 +398,7 @@ on_data(struct lg_engine *e, struct lg_conn *c, struct rte_mbuf *m)
 				conn_abort(e, c);
 				goto out;
 			}
-			v = lg_resp_feed(&c->resp, p, n, &used);
+			v = lg_resp_feed_cached(&c->resp, &e->resp_cache, p, n, &used);
 			if (v == LG_RESP_BAD) {
 				conn_error(e, c, LG_err_malformed);
 				conn_abort(e, c);
@@ -409,6 +411,7 @@ on_data(struct lg_engine *e, struct lg_conn *c, struct rte_mbuf *m)
 		}
 	}
 out:
+	e->stat[LG_resp_heads_cached] += e->resp_cache.hits - hits;
 	rte_pktmbuf_free(m);
 }
 

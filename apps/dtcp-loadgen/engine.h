@@ -67,6 +67,7 @@ struct lg_opts {
 	X(requests, 0, "requests handed to TCP") \
 	X(responses, 0, "responses received whole") \
 	X(resp_bytes, 0, "response bytes received, headers included") \
+	X(resp_heads_cached, 0, "response heads the same bytes as the last one read: one memcmp") \
 	X(tuple_busy, 0, "4-tuples passed over: still in use or in TIME-WAIT") \
 	X(cap_held, 0, "connections the rate asked for that the concurrency cap held back") \
 	X(backoffs, 0, "times the rate was halved: errors, or the cap reached, in a 100 ms period") \
