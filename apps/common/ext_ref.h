@@ -16,9 +16,10 @@
  * on any lcore (the peer's, on a software wire), so nothing else is
  * written then: free_cb is a no-op and the owner finds free slots by
  * looking. Slots handed out go on a FIFO; the oldest is usually free
- * when the next is needed, so the slots in use stay few and warm. A
- * bounded number of busy ones is passed over, then a fresh one is taken;
- * none left: NULL, for the caller to count as a refusal.
+ * when the next is needed, so the slots in use stay few and warm. A busy
+ * one (a reference held long) goes to the back; two busy in a row and a
+ * fresh slot is taken, once every slot was used a bounded number is
+ * looked at; none free: NULL, for the caller to count as a refusal.
  *
  * Single-threaded per set: one lcore takes slots (frees may come from
  * any). The buffer must outlive every reference: ext_ref_out() says how
@@ -111,7 +112,8 @@ ext_ref_take(struct ext_ref *x, uint16_t refs)
 		x->fifo[(x->head + x->count - 1) & mask] = idx;
 		if (rte_mbuf_ext_refcnt_read(&x->slot[idx].si) == 0)
 			goto found;
-		if (x->fresh < x->n)
+		/* Two busy in a row: more are in use than the FIFO holds free; grow it while we can. */
+		if (i >= 1 && x->fresh < x->n)
 			break;
 	}
 	if (x->fresh == x->n)

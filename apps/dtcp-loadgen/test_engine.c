@@ -835,6 +835,25 @@ test_ext_ref(void)
 	rte_pktmbuf_free(m[3]);
 	CHECK_EQ(ext_ref_out(&x), 0);
 	ext_ref_fini(&x);
+
+	/* One reference held long: it is passed over, and the slots in use do not grow. */
+	CHECK_EQ(ext_ref_init(&x, 64, SOCKET_ID_ANY), 0);
+	si[0] = ext_ref_take(&x, 1);
+	m[0] = si[0] != NULL ? ext_mbuf(si[0]) : NULL;
+	for (unsigned i = 0; i < 1000; i++) {
+		struct rte_mbuf_ext_shared_info *s = ext_ref_take(&x, 1);
+		struct rte_mbuf *t = s != NULL ? ext_mbuf(s) : NULL;
+
+		CHECK(s != NULL && s != si[0]);
+		if (t == NULL)
+			break;
+		rte_pktmbuf_free(t);
+	}
+	CHECK_EQ(x.fresh, 2);
+	CHECK_EQ(ext_ref_out(&x), 1);
+	rte_pktmbuf_free(m[0]);
+	CHECK_EQ(ext_ref_out(&x), 0);
+	ext_ref_fini(&x);
 	CHECK_EQ(rte_mempool_in_use_count(pool), in_use);
 }
 
