@@ -37,6 +37,7 @@
 
 enum {
 	EXT_REF_TRIES = 8,            /* busy slots passed over per take, at most */
+	EXT_REF_MAX = 1 << 18,        /* slots of one set, at most (64 bytes each) */
 };
 
 struct ext_ref_slot {
@@ -59,11 +60,11 @@ ext_ref_free_none(void *addr, void *opaque)
 	(void)opaque;
 }
 
-/* n slots at least (rounded up to a power of 2) on socket; 0 or -ENOMEM. */
+/* n slots (rounded up to a power of 2, at most EXT_REF_MAX) on socket; 0 or -ENOMEM. */
 static inline int
 ext_ref_init(struct ext_ref *x, uint32_t n, int socket)
 {
-	x->n = rte_align32pow2(RTE_MAX(n, 2u));
+	x->n = rte_align32pow2(RTE_MIN(RTE_MAX(n, 2u), (uint32_t)EXT_REF_MAX));
 	x->head = x->count = x->fresh = 0;
 	x->slot = rte_malloc_socket("ext_ref_slots", sizeof(*x->slot) * x->n,
 				    RTE_CACHE_LINE_SIZE, socket);

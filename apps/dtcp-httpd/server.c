@@ -185,7 +185,7 @@ httpd_responses_create(const struct httpd_opts *o, unsigned nworkers, uint32_t p
 	}
 	/*
 	 * A slot in use holds at least one mbuf of the pool: as many slots as
-	 * mbufs never run out.
+	 * mbufs (up to EXT_REF_MAX) never run out.
 	 */
 	r->refs = rte_zmalloc("httpd_refs", sizeof(*r->refs) * nworkers, 0);
 	if (r->refs == NULL)

@@ -823,7 +823,7 @@ lg_engine_create(struct dtcp_worker *w, struct rte_mempool *pool, const struct l
 				       RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
 	for (unsigned i = 0; e->snap_free != NULL && i < LG_SNAPS; i++)
 		rte_ring_sp_enqueue(e->snap_free, &e->snaps[i]);
-	/* A slot in use holds at least one mbuf of the pool: as many never run out. */
+	/* A slot in use holds an mbuf of the pool: as many (to EXT_REF_MAX) never run out. */
 	e->req = rte_malloc("lg_request", (size_t)req_len + req_last_len, 0);
 	if (e->conns == NULL || e->snap_free == NULL || e->snap_full == NULL ||
 	    e->req == NULL || ext_ref_init(&e->refs, pool->size, SOCKET_ID_ANY) != 0) {
