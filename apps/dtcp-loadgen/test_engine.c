@@ -160,7 +160,8 @@ test_reader_cached(void)
 {
 	static const char ok[] = "HTTP/1.1 200 OK\r\nServer: x\r\nContent-Length: 5\r\n\r\nhello";
 	static const char ok6[] = "HTTP/1.1 200 OK\r\nServer: x\r\nContent-Length: 6\r\n\r\nhello!";
-	static const char nf[] = "HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+	static const char nf[] = "HTTP/1.1 404 Not Found\r\nConnection: close\r\n"
+				 "Content-Length: 0\r\n\r\n";
 	static const char *const seeds[] = { ok, ok6, nf };
 	const uint32_t ok_len = (uint32_t)strlen(ok), head_len = ok_len - 5;
 	struct lg_resp_cache k;
