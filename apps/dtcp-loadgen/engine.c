@@ -280,7 +280,10 @@ conn_abort(struct lg_engine *e, struct lg_conn *c)
 	conn_put(e, c);
 }
 
-/* Request number c->reqs (from 0) by reference: 0, or -errno (-EAGAIN: wait for WRITABLE). */
+/*
+ * Request number c->reqs (from 0) by reference: 0, or -errno (-EAGAIN:
+ * wait for WRITABLE; -ENOSR: every reference slot busy).
+ */
 static int
 send_request(struct lg_engine *e, struct lg_conn *c)
 {
