@@ -226,14 +226,15 @@ test_reader_cached(void)
 	 * seeds, random cuts, through one cache and through the plain reader.
 	 */
 	for (unsigned i = 0; i < 20000; i++) {
-		char buf[sizeof(ok6)];
+		char buf[128];
 		uint32_t n, step;
 		enum lg_resp_verdict v1, v2;
 
 		seed = seed * 1103515245u + 12345u;
 		n = (uint32_t)strlen(seeds[(seed >> 16) % 3]);
+		CHECK(n <= sizeof(buf));
 		memcpy(buf, seeds[(seed >> 16) % 3], n);
-		for (unsigned e = 0; e < ((seed >> 8) & 3) / 2; e++) {
+		for (unsigned e = 0; e < (seed >> 8) % 3; e++) {
 			seed = seed * 1103515245u + 12345u;
 			buf[(seed >> 16) % n] = "\r\n :0Ox"[(seed >> 4) % 8];
 		}
