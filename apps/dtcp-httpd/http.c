@@ -10,12 +10,18 @@
 #define CONTENT_LENGTH_MAX (1ull << 62)
 
 /* RFC 9110 §5.6.2 tchar: "!#$%&'*+-.^_`|~", DIGIT, ALPHA. */
-static bool
+static inline bool
 is_tchar(unsigned char ch)
 {
 	if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'))
 		return true;
-	return ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
+	switch (ch) {
+	case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+	case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+		return true;
+	default:
+		return false;
+	}
 }
 
 /* RFC 9110 §5.5: field-value octets are VCHAR, obs-text, SP and HTAB. */
@@ -204,4 +210,25 @@ http_parse(const char *buf, uint32_t len, uint32_t max, struct http_request *r)
 		return HTTP_ERR_TE;
 	r->keep_alive = r->minor >= 1 ? !close : keep_alive && !close;
 	return (int)(p - buf);
+}
+
+int
+http_parse_cached(struct http_head_cache *k, const char *buf, uint32_t len, uint32_t max,
+		  struct http_request *r)
+{
+	int rc;
+
+	/* The same bytes up to the empty line: http_parse() would read no further. */
+	if (k->len != 0 && k->len <= len && k->len <= max && memcmp(buf, k->head, k->len) == 0) {
+		k->hits++;
+		*r = k->req;
+		return (int)k->len;
+	}
+	rc = http_parse(buf, len, max, r);
+	if (rc > 0 && rc <= HTTP_HEAD_CACHE) {
+		memcpy(k->head, buf, (size_t)rc);
+		k->len = (uint32_t)rc;
+		k->req = *r;
+	}
+	return rc;
 }

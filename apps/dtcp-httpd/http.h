@@ -48,6 +48,30 @@ enum {
  */
 int http_parse(const char *buf, uint32_t len, uint32_t max, struct http_request *r);
 
+enum { HTTP_HEAD_CACHE = 512 };   /* bytes of a head kept for the fast path, at most */
+
+/*
+ * The last head http_parse_cached() parsed in full and what it said: a
+ * server whose clients send the same head over and over (a load
+ * generator, a health check) then answers most with one memcmp. Zero it
+ * to start; one per thread.
+ */
+struct http_head_cache {
+	uint32_t len;                 /* 0: none yet */
+	struct http_request req;
+	uint64_t hits;                /* heads answered by the memcmp */
+	char head[HTTP_HEAD_CACHE];
+};
+
+/*
+ * http_parse() with the cache: a head byte for byte the cached one is
+ * its result again; any other goes through http_parse() and, parsed and
+ * at most HTTP_HEAD_CACHE bytes, becomes the cached one. The same
+ * results as http_parse() for the same arguments.
+ */
+int http_parse_cached(struct http_head_cache *k, const char *buf, uint32_t len, uint32_t max,
+		      struct http_request *r);
+
 #ifdef __cplusplus
 }
 #endif

@@ -31,6 +31,7 @@ struct httpd_opts {
 	X(accepted, "connections accepted")                                              \
 	X(refused, "connections answered 503 and closed: max_conns open")               \
 	X(requests, "request heads parsed")                                              \
+	X(heads_cached, "request heads the same bytes as the last one parsed: one memcmp") \
 	X(bad_heads, "request heads the parser refused (400, 431, 501, 505)")            \
 	X(get, "GET requests")                                                           \
 	X(head, "HEAD requests")                                                         \
@@ -49,6 +50,7 @@ struct httpd_opts {
 	X(reset, "connections ended by a reset or timeout")                             \
 	X(no_partial, "connections aborted: every partial_buffers buffer in use")       \
 	X(no_mbuf, "connections aborted: no mbuf for a response")                       \
+	X(no_slot, "connections aborted: every reference slot of the responses in use")  \
 	X(at_exit, "connections open at exit, aborted")
 
 enum httpd_stat {

@@ -151,7 +151,7 @@ report(void *arg, FILE *f, bool final)
 		uint64_t asked = t[HTTPD_requests] + t[HTTPD_bad_heads];
 		uint64_t ended = t[HTTPD_close_server] + t[HTTPD_close_peer] +
 				 t[HTTPD_close_mid_request] + t[HTTPD_reset] + t[HTTPD_no_partial] +
-				 t[HTTPD_no_mbuf] + t[HTTPD_at_exit];
+				 t[HTTPD_no_mbuf] + t[HTTPD_no_slot] + t[HTTPD_at_exit];
 
 		/* Every head, parsed or refused, got exactly one answer. */
 		fprintf(f, "dtcp-httpd: heads %llu, answers %llu%s\n", (unsigned long long)asked,

@@ -6,8 +6,9 @@
  * Responses: every response the server can give is written once into one
  * buffer, header and body together; sending one takes an mbuf from the
  * pool and attaches it to the right bytes of that buffer (an external
- * buffer: no copy), counted by the worker's own shared-info
- * reference count so that workers never share a written cache line.
+ * buffer: no copy) through a shared info of its own from the worker's
+ * slots (../common/ext_ref.h), so that no reference count is shared and
+ * the usual send updates none atomically.
  *
  * Requests: heads are parsed where they lie in the received segments. A
  * head split over segments is gathered in one of partial_buffers buffers
@@ -24,6 +25,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
+#include "../common/ext_ref.h"
 #include "http.h"
 #include "httpd.h"
 
@@ -40,13 +42,12 @@ enum resp_kind {
 };
 
 enum {
-	PIECE_MAX = 32768,            /* bytes of the buffer behind one mbuf (buf_len is 16 bits) */
-	REFS_MAX = 60000,             /* references per shared info (its count is 16 bits) */
+	PIECE_SHIFT = 15,
+	PIECE_MAX = 1 << PIECE_SHIFT, /* bytes of the buffer behind one mbuf (buf_len is 16 bits) */
+	PIECES_MAX = 1024,            /* mbufs of one chain, at most: a count is 16 bits */
 };
-
-struct shinfo_slot {
-	struct rte_mbuf_ext_shared_info si;
-} __rte_cache_aligned;
+/* The longest response, its header included, fits in PIECES_MAX pieces. */
+_Static_assert(HTTPD_BODY_MAX + 4096 <= (uint64_t)PIECES_MAX * PIECE_MAX, "pieces of a response");
 
 struct httpd_responses {
 	char *buf;
@@ -55,8 +56,7 @@ struct httpd_responses {
 	uint32_t len[R_MAX];          /* header and body */
 	uint32_t head_len[R_MAX];     /* the header alone, for HEAD */
 	unsigned nworkers;
-	unsigned per_worker;          /* shared infos per worker */
-	struct shinfo_slot *slots;    /* nworkers * per_worker */
+	struct ext_ref *refs;         /* each worker's slots */
 };
 
 struct hconn {
@@ -80,8 +80,7 @@ struct httpd_worker {
 	struct rte_mempool *pool;
 	struct httpd_opts o;
 	struct httpd_responses *r;
-	struct shinfo_slot *slots;    /* this worker's r->per_worker shared infos */
-	unsigned next_slot;
+	struct ext_ref *refs;         /* this worker's slots (in r) */
 	struct dtcp_conn *listener;
 	struct hconn *conns;
 	struct hconn *free_list;
@@ -89,6 +88,7 @@ struct httpd_worker {
 	char **partial_free;          /* a stack of free partial buffers */
 	uint32_t n_partial_free;
 	uint64_t stats[HTTPD_STAT_MAX];
+	struct http_head_cache heads; /* the last head parsed: most are the same again */
 };
 
 /* What feeding bytes to a connection left it in. */
@@ -125,14 +125,6 @@ const uint64_t *
 httpd_worker_stats(const struct httpd_worker *hw)
 {
 	return hw->stats;
-}
-
-/* The buffer outlives every reference: nothing to free when one goes. */
-static void
-ext_free_none(void *addr, void *opaque)
-{
-	(void)addr;
-	(void)opaque;
 }
 
 static const struct {
@@ -191,26 +183,26 @@ httpd_responses_create(const struct httpd_opts *o, unsigned nworkers, uint32_t p
 			for (uint32_t i = 0; i < o->body_size; i++)
 				p[r->head_len[k] + i] = httpd_body_byte(i);
 	}
-	r->nworkers = nworkers;
 	/*
-	 * Each reference is an mbuf of the pool and a count holds REFS_MAX:
-	 * enough counts that every mbuf could hold one (resp_chain takes the
-	 * next count below REFS_MAX).
+	 * A slot in use holds at least one mbuf of the pool: as many slots as
+	 * mbufs (up to EXT_REF_MAX) never run out.
 	 */
-	r->per_worker = (pool_size + REFS_MAX - 1) / REFS_MAX;
-	r->slots = rte_zmalloc("httpd_shinfo", sizeof(*r->slots) * nworkers * r->per_worker,
-			       RTE_CACHE_LINE_SIZE);
-	if (r->slots == NULL)
+	r->refs = rte_zmalloc("httpd_refs", sizeof(*r->refs) * nworkers, 0);
+	if (r->refs == NULL)
 		goto nomem;
-	for (unsigned i = 0; i < nworkers * r->per_worker; i++) {
-		r->slots[i].si.free_cb = ext_free_none;
-		rte_mbuf_ext_refcnt_set(&r->slots[i].si, 1);
+	for (unsigned q = 0; q < nworkers; q++) {
+		if (ext_ref_init(&r->refs[q], pool_size, SOCKET_ID_ANY) != 0)
+			goto nomem;
+		r->nworkers = q + 1;
 	}
 	return r;
 nomem:
-	snprintf(err, errlen, "no memory for the responses (%llu bytes)",
-		 (unsigned long long)total);
+	snprintf(err, errlen, "no memory for the responses (%llu bytes) and %u x %u slots",
+		 (unsigned long long)total, nworkers, pool_size);
 	if (r != NULL) {
+		for (unsigned q = 0; q < r->nworkers; q++)
+			ext_ref_fini(&r->refs[q]);
+		rte_free(r->refs);
 		rte_free(r->buf);
 		rte_free(r);
 	}
@@ -220,18 +212,20 @@ nomem:
 int
 httpd_responses_free(struct httpd_responses *r, FILE *f)
 {
-	unsigned out = 0;
+	uint64_t out = 0;
 
 	if (r == NULL)
 		return 0;
-	for (unsigned i = 0; i < r->nworkers * r->per_worker; i++)
-		out += rte_mbuf_ext_refcnt_read(&r->slots[i].si) - 1u;
-	fprintf(f, "dtcp-httpd: references to the responses still out: %u%s\n", out,
-		out != 0 ? "  (LEAK)" : "");
+	for (unsigned q = 0; q < r->nworkers; q++)
+		out += ext_ref_out(&r->refs[q]);
+	fprintf(f, "dtcp-httpd: references to the responses still out: %llu%s\n",
+		(unsigned long long)out, out != 0 ? "  (LEAK)" : "");
 	/* A reference still out may yet be read: keep the buffer then. */
 	if (out == 0) {
+		for (unsigned q = 0; q < r->nworkers; q++)
+			ext_ref_fini(&r->refs[q]);
+		rte_free(r->refs);
 		rte_free(r->buf);
-		rte_free(r->slots);
 		rte_free(r);
 	}
 	return out != 0;
@@ -239,49 +233,46 @@ httpd_responses_free(struct httpd_responses *r, FILE *f)
 
 /*
  * An mbuf chain over len bytes at off in the responses' buffer: one mbuf
- * per PIECE_MAX bytes, each a reference. NULL when the pool is dry.
+ * per PIECE_MAX bytes, all attached through one slot whose count is their
+ * number. NULL, with the reason in *why, when the pool or the slots ran dry.
  */
 static struct rte_mbuf *
-resp_chain(struct httpd_worker *hw, uint32_t off, uint32_t len)
+resp_chain(struct httpd_worker *hw, uint32_t off, uint32_t len, enum httpd_stat *why)
 {
 	const struct httpd_responses *r = hw->r;
-	struct rte_mbuf *head = NULL, **tailp = &head;
-	uint32_t total = len;
-	uint16_t nsegs = 0;
+	struct rte_mbuf *segs[PIECES_MAX];
+	struct rte_mbuf_ext_shared_info *si;
+	uint32_t nsegs = (len + PIECE_MAX - 1) >> PIECE_SHIFT, total = len;
 
-	while (len > 0) {
+	if (nsegs == 1) {
+		segs[0] = rte_pktmbuf_alloc(hw->pool);
+		if (segs[0] == NULL)
+			goto no_mbuf;
+	} else if (rte_pktmbuf_alloc_bulk(hw->pool, segs, nsegs) != 0) {
+		goto no_mbuf;
+	}
+	si = ext_ref_take(hw->refs, (uint16_t)nsegs);
+	if (si == NULL) {
+		rte_pktmbuf_free_bulk(segs, nsegs);
+		*why = HTTPD_no_slot;
+		return NULL;
+	}
+	for (uint32_t i = 0; i < nsegs; i++) {
+		struct rte_mbuf *m = segs[i];
 		uint32_t n = RTE_MIN(len, (uint32_t)PIECE_MAX);
-		struct rte_mbuf *m = rte_pktmbuf_alloc(hw->pool);
-		struct rte_mbuf_ext_shared_info *si = NULL;
 
-		for (unsigned i = 0; i < r->per_worker && m != NULL; i++) {
-			struct rte_mbuf_ext_shared_info *s = &hw->slots[hw->next_slot].si;
-
-			/* Wrapped by a compare: a division per response piece is not needed. */
-			if (++hw->next_slot == r->per_worker)
-				hw->next_slot = 0;
-			if (rte_mbuf_ext_refcnt_read(s) < REFS_MAX) {
-				si = s;
-				break;
-			}
-		}
-		if (si == NULL) {
-			rte_pktmbuf_free(m);
-			rte_pktmbuf_free(head);
-			return NULL;
-		}
-		rte_mbuf_ext_refcnt_update(si, 1);
 		rte_pktmbuf_attach_extbuf(m, r->buf + off, r->iova + off, (uint16_t)n, si);
 		m->data_len = (uint16_t)n;
-		*tailp = m;
-		tailp = &m->next;
-		nsegs++;
+		m->next = i + 1 < nsegs ? segs[i + 1] : NULL;
 		off += n;
 		len -= n;
 	}
-	head->pkt_len = total;
-	head->nb_segs = nsegs;
-	return head;
+	segs[0]->pkt_len = total;
+	segs[0]->nb_segs = (uint16_t)nsegs;
+	return segs[0];
+no_mbuf:
+	*why = HTTPD_no_mbuf;
+	return NULL;
 }
 
 static void
@@ -313,11 +304,12 @@ push(struct httpd_worker *hw, struct hconn *hc)
 	while (hc->resp_left > 0) {
 		/* With no space, one byte is offered so that the refusal asks for WRITABLE. */
 		uint32_t n = RTE_MAX(RTE_MIN(hc->resp_left, dtcp_tcp_send_space(hc->conn)), 1u);
-		struct rte_mbuf *m = resp_chain(hw, hc->resp_off, n);
+		enum httpd_stat why;
+		struct rte_mbuf *m = resp_chain(hw, hc->resp_off, n, &why);
 		int rc;
 
 		if (m == NULL) {
-			conn_abort(hw, hc, HTTPD_no_mbuf);
+			conn_abort(hw, hc, why);
 			return FEED_GONE;
 		}
 		rc = dtcp_tcp_send(hw->w, hc->conn, m);
@@ -404,6 +396,17 @@ request(struct httpd_worker *hw, struct hconn *hc, int rc, const struct http_req
 	return respond(hw, hc, close ? R_200_CLOSE : R_200_KA, req->method == HTTP_HEAD, close);
 }
 
+/* http_parse() through the worker's cache of the last head, its hits counted. */
+static inline int
+parse_head(struct httpd_worker *hw, const char *p, uint32_t n, struct http_request *req)
+{
+	uint64_t hits = hw->heads.hits;
+	int rc = http_parse_cached(&hw->heads, p, n, hw->o.max_header, req);
+
+	hw->stats[HTTPD_heads_cached] += hw->heads.hits - hits;
+	return rc;
+}
+
 /*
  * Bytes p[0..n) of the stream: answer every request they complete, in
  * order. *used says how many were taken when FEED_WAIT stops early.
@@ -431,7 +434,7 @@ feed(struct httpd_worker *hw, struct hconn *hc, const char *p, uint32_t n, uint3
 		}
 		if (hc->partial == NULL) {
 			/* The usual case: the whole head in this segment, read in place. */
-			rc = http_parse(p + u, n - u, max, &req);
+			rc = parse_head(hw, p + u, n - u, &req);
 			if (rc == HTTP_MORE) {
 				if (hw->n_partial_free == 0) {
 					conn_abort(hw, hc, HTTPD_no_partial);
@@ -450,7 +453,7 @@ feed(struct httpd_worker *hw, struct hconn *hc, const char *p, uint32_t n, uint3
 			uint32_t k = RTE_MIN(n - u, max - hc->partial_len);
 
 			memcpy(hc->partial + hc->partial_len, p + u, k);
-			rc = http_parse(hc->partial, hc->partial_len + k, max, &req);
+			rc = parse_head(hw, hc->partial, hc->partial_len + k, &req);
 			if (rc == HTTP_MORE) {
 				hc->partial_len += k;
 				u += k;
@@ -618,13 +621,14 @@ on_listener(struct dtcp_worker *w, const struct dtcp_event *ev)
 		struct dtcp_conn *c;
 
 		if (hc == NULL) {
+			enum httpd_stat why;
 			struct rte_mbuf *m;
 
 			c = dtcp_tcp_accept(w, ev->conn, on_refused, hw);
 			if (c == NULL)
 				break;
 			hw->stats[HTTPD_refused]++;
-			m = resp_chain(hw, hw->r->off[R_503], hw->r->len[R_503]);
+			m = resp_chain(hw, hw->r->off[R_503], hw->r->len[R_503], &why);
 			if (m == NULL) {
 				dtcp_tcp_abort(w, c);
 				continue;
@@ -637,8 +641,6 @@ on_listener(struct dtcp_worker *w, const struct dtcp_event *ev)
 		c = dtcp_tcp_accept(w, ev->conn, on_conn, hc);
 		if (c == NULL)
 			break;
-		/* A response is whole when sent: no reason to hold its tail back (RFC 896). */
-		dtcp_conn_set_nodelay(c, true);
 		hw->free_list = hc->next_free;
 		memset(hc, 0, sizeof(*hc));
 		hc->conn = c;
@@ -663,7 +665,7 @@ httpd_worker_create(struct dtcp_worker *w, unsigned q, struct rte_mempool *pool,
 	hw->pool = pool;
 	hw->o = *o;
 	hw->r = r;
-	hw->slots = &r->slots[q * r->per_worker];
+	hw->refs = &r->refs[q];
 	hw->conns = rte_zmalloc_socket("httpd_conns", sizeof(*hw->conns) * o->max_conns,
 				       RTE_CACHE_LINE_SIZE, socket);
 	hw->partial_mem = rte_malloc_socket("httpd_partial",
@@ -680,7 +682,10 @@ httpd_worker_create(struct dtcp_worker *w, unsigned q, struct rte_mempool *pool,
 	}
 	for (uint32_t i = 0; i < o->partial_buffers; i++)
 		hw->partial_free[hw->n_partial_free++] = hw->partial_mem + (size_t)i * o->max_header;
-	rc = dtcp_tcp_listen(w, 0, o->port, NULL, on_listener, hw, &hw->listener);
+	/* A response is whole when sent: no reason to hold its tail back (RFC 896). */
+	rc = dtcp_tcp_listen(w, 0, o->port, &(struct dtcp_listen_opts){
+				     .conn.nodelay = DTCP_OPT_ON }, on_listener, hw,
+			     &hw->listener);
 	if (rc != 0) {
 		snprintf(err, errlen, "listen on port %u: %s", o->port, strerror(-rc));
 		httpd_worker_free(hw);

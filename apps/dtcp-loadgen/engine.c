@@ -7,9 +7,11 @@
  * make the engine hold more.
  *
  * Per connection: dtcp_tcp_connect() from the next free 4-tuple, then at
- * once dtcp_tcp_send() of an indirect mbuf over the prebuilt request (no
- * copy; TCP sends it with the handshake's last ACK), the response read by
- * its Content-Length, the next request (keep-alive) or the close.
+ * once dtcp_tcp_send() of an mbuf attached to the prebuilt request through
+ * a reference slot of its own (../common/ext_ref.h: no copy, and no count
+ * shared with other requests; TCP sends it with the handshake's last ACK),
+ * the response read by its Content-Length, the next request (keep-alive)
+ * or the close.
  *
  * Timeouts: every connection waiting on the handshake is on one FIFO,
  * every one waiting on a response or the close on another. Each FIFO's
@@ -25,6 +27,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "../common/ext_ref.h"
 #include "engine.h"
 #include "http.h"
 
@@ -120,8 +123,10 @@ struct lg_engine {
 	/* Hot: read every poll and every event. */
 	struct dtcp_worker *w;
 	struct rte_mempool *pool;
-	struct rte_mbuf *req;         /* the request, never sent itself: cloned */
-	struct rte_mbuf *req_last;    /* the last request of a connection */
+	char *req;                    /* the request, then the last request of a connection */
+	rte_iova_t req_iova;
+	uint16_t req_len, req_last_len;
+	struct ext_ref refs;          /* the references to req */
 	struct lg_conn *free_list;
 	uint64_t open;                /* connections not free */
 	struct fifo fifo_connect, fifo_busy;
@@ -175,6 +180,7 @@ struct lg_engine {
 
 	struct lg_conn *conns;
 	uint32_t n_conns;
+	struct lg_resp_cache resp_cache; /* the last response head: most are the same again */
 };
 
 static inline void
@@ -274,16 +280,30 @@ conn_abort(struct lg_engine *e, struct lg_conn *c)
 	conn_put(e, c);
 }
 
-/* Request number c->reqs (from 0) by reference: 0, or -errno (-EAGAIN: wait for WRITABLE). */
+/*
+ * Request number c->reqs (from 0) by reference: 0, or -errno (-EAGAIN:
+ * wait for WRITABLE; -ENOSR: every reference slot busy).
+ */
 static int
 send_request(struct lg_engine *e, struct lg_conn *c)
 {
 	bool last = e->requests != 0 && c->reqs + 1u >= e->requests;
-	struct rte_mbuf *m = rte_pktmbuf_clone(last ? e->req_last : e->req, e->pool);
+	uint32_t off = last ? e->req_len : 0;
+	uint16_t len = last ? e->req_last_len : e->req_len;
+	struct rte_mbuf_ext_shared_info *si;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(e->pool);
 	int rc;
 
 	if (m == NULL)
 		return -ENOBUFS;
+	si = ext_ref_take(&e->refs, 1);
+	if (si == NULL) {
+		rte_pktmbuf_free(m);
+		return -ENOSR;
+	}
+	rte_pktmbuf_attach_extbuf(m, e->req + off, e->req_iova + off, len, si);
+	m->data_len = len;
+	m->pkt_len = len;
 	rc = dtcp_tcp_send(e->w, c->conn, m);
 	if (rc != 0) {
 		rte_pktmbuf_free(m);
@@ -294,6 +314,14 @@ send_request(struct lg_engine *e, struct lg_conn *c)
 	if (e->hook != NULL)
 		e->hook(e->hook_arg, false);
 	return 0;
+}
+
+/* A request the stack or the slots refused (send_request's rc): counted, then reset. */
+static void
+send_failed(struct lg_engine *e, struct lg_conn *c, int rc)
+{
+	conn_error(e, c, rc == -ENOSR ? LG_err_slots : LG_err_local);
+	conn_abort(e, c);
 }
 
 /* Our FIN; first if the server's has not come (ESTABLISHED), else second (CLOSE-WAIT). */
@@ -345,8 +373,7 @@ response_done(struct lg_engine *e, struct lg_conn *c)
 	if (rc == -EAGAIN) {
 		c->flags |= F_SEND_PENDING;
 	} else if (rc != 0) {
-		conn_error(e, c, LG_err_local);
-		conn_abort(e, c);
+		send_failed(e, c, rc);
 		return false;
 	}
 	return true;
@@ -356,6 +383,7 @@ response_done(struct lg_engine *e, struct lg_conn *c)
 static void
 on_data(struct lg_engine *e, struct lg_conn *c, struct rte_mbuf *m)
 {
+	const uint64_t hits = e->resp_cache.hits;
 	struct rte_mbuf *seg;
 
 	e->stat[LG_resp_bytes] += m->pkt_len;
@@ -373,7 +401,7 @@ on_data(struct lg_engine *e, struct lg_conn *c, struct rte_mbuf *m)
 				conn_abort(e, c);
 				goto out;
 			}
-			v = lg_resp_feed(&c->resp, p, n, &used);
+			v = lg_resp_feed_cached(&c->resp, &e->resp_cache, p, n, &used);
 			if (v == LG_RESP_BAD) {
 				conn_error(e, c, LG_err_malformed);
 				conn_abort(e, c);
@@ -386,6 +414,7 @@ on_data(struct lg_engine *e, struct lg_conn *c, struct rte_mbuf *m)
 		}
 	}
 out:
+	e->stat[LG_resp_heads_cached] += e->resp_cache.hits - hits;
 	rte_pktmbuf_free(m);
 }
 
@@ -446,10 +475,8 @@ on_event(struct dtcp_worker *w, const struct dtcp_event *ev)
 		if (c->flags & F_SEND_PENDING) {
 			int rc = send_request(e, c);
 
-			if (rc != 0 && rc != -EAGAIN) {
-				conn_error(e, c, LG_err_local);
-				conn_abort(e, c);
-			}
+			if (rc != 0 && rc != -EAGAIN)
+				send_failed(e, c, rc);
 		}
 		break;
 	case DTCP_EV_CLOSED:
@@ -518,8 +545,7 @@ open_one(struct lg_engine *e, bool probe)
 	if (rc == -EAGAIN) {
 		c->flags |= F_SEND_PENDING;
 	} else if (rc != 0) {
-		conn_error(e, c, LG_err_local);
-		conn_abort(e, c);
+		send_failed(e, c, rc);
 		return rc;
 	}
 	return 0;
@@ -767,38 +793,6 @@ lg_engine_take_snap(struct lg_engine *e, struct lg_snap *out, uint64_t *lost)
 	return true;
 }
 
-/* The request as one mbuf chain from pool; NULL (message in err) when it does not fit. */
-static struct rte_mbuf *
-request_mbuf(struct rte_mempool *pool, const char *text, uint32_t len, char *err,
-	     size_t errlen)
-{
-	struct rte_mbuf *head = NULL;
-	uint32_t done = 0;
-
-	while (done < len) {
-		struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
-		uint32_t n;
-
-		if (m == NULL) {
-			rte_pktmbuf_free(head);
-			snprintf(err, errlen, "the request's mbufs: pool empty");
-			return NULL;
-		}
-		n = RTE_MIN(len - done, (uint32_t)rte_pktmbuf_tailroom(m));
-		memcpy(rte_pktmbuf_append(m, (uint16_t)n), text + done, n);
-		done += n;
-		if (head == NULL) {
-			head = m;
-		} else if (rte_pktmbuf_chain(head, m) != 0) {
-			rte_pktmbuf_free(m);
-			rte_pktmbuf_free(head);
-			snprintf(err, errlen, "the request needs too many mbufs");
-			return NULL;
-		}
-	}
-	return head;
-}
-
 struct lg_engine *
 lg_engine_create(struct dtcp_worker *w, struct rte_mempool *pool, const struct lg_opts *o,
 		 const uint32_t *addrs, unsigned n_addrs, const char *req, uint32_t req_len,
@@ -810,6 +804,11 @@ lg_engine_create(struct dtcp_worker *w, struct rte_mempool *pool, const struct l
 	if (n_addrs == 0 || n_addrs > LG_ADDRS_MAX || o->concurrency == 0 ||
 	    o->port_lo == 0 || o->port_lo > o->port_hi) {
 		snprintf(err, errlen, "no client address, no client port, or concurrency 0");
+		return NULL;
+	}
+	if (req_len == 0 || req_len > LG_REQ_MAX || req_last_len == 0 ||
+	    req_last_len > LG_REQ_MAX) {
+		snprintf(err, errlen, "a request of 1 to %u bytes", LG_REQ_MAX);
 		return NULL;
 	}
 	e = rte_zmalloc("lg_engine", sizeof(*e), RTE_CACHE_LINE_SIZE);
@@ -827,16 +826,19 @@ lg_engine_create(struct dtcp_worker *w, struct rte_mempool *pool, const struct l
 				       RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
 	for (unsigned i = 0; e->snap_free != NULL && i < LG_SNAPS; i++)
 		rte_ring_sp_enqueue(e->snap_free, &e->snaps[i]);
-	e->req = request_mbuf(pool, req, req_len, err, errlen);
-	e->req_last = e->req != NULL ? request_mbuf(pool, req_last, req_last_len, err, errlen)
-				     : NULL;
-	if (e->conns == NULL || e->req_last == NULL || e->snap_free == NULL ||
-	    e->snap_full == NULL) {
-		if (e->conns == NULL || e->snap_free == NULL || e->snap_full == NULL)
-			snprintf(err, errlen, "out of memory for %u connections", o->concurrency);
+	/* A slot in use holds an mbuf of the pool: as many (to EXT_REF_MAX) never run out. */
+	e->req = rte_malloc("lg_request", (size_t)req_len + req_last_len, 0);
+	if (e->conns == NULL || e->snap_free == NULL || e->snap_full == NULL ||
+	    e->req == NULL || ext_ref_init(&e->refs, pool->size, SOCKET_ID_ANY) != 0) {
+		snprintf(err, errlen, "out of memory for %u connections", o->concurrency);
 		lg_engine_free(e);
 		return NULL;
 	}
+	memcpy(e->req, req, req_len);
+	memcpy(e->req + req_len, req_last, req_last_len);
+	e->req_iova = rte_malloc_virt2iova(e->req);
+	e->req_len = (uint16_t)req_len;
+	e->req_last_len = (uint16_t)req_last_len;
 	e->w = w;
 	e->pool = pool;
 	e->n_conns = o->concurrency;
@@ -884,9 +886,16 @@ lg_engine_free(struct lg_engine *e)
 {
 	if (e == NULL)
 		return;
-	/* Clones still in TCP's queues keep the request until they go. */
-	rte_pktmbuf_free(e->req);
-	rte_pktmbuf_free(e->req_last);
+	/*
+	 * A reference may still be out (on the wire, or held by the peer on a
+	 * software wire): the request and its slots stay for it then, to be
+	 * taken back with EAL's memory. One that never comes home is an mbuf
+	 * the exit's leak check finds.
+	 */
+	if (e->refs.slot == NULL || ext_ref_out(&e->refs) == 0) {
+		ext_ref_fini(&e->refs);
+		rte_free(e->req);
+	}
 	rte_ring_free(e->snap_free);
 	rte_ring_free(e->snap_full);
 	rte_free(e->conns);

@@ -67,6 +67,7 @@ struct lg_opts {
 	X(requests, 0, "requests handed to TCP") \
 	X(responses, 0, "responses received whole") \
 	X(resp_bytes, 0, "response bytes received, headers included") \
+	X(resp_heads_cached, 0, "response heads the same bytes as the last one read: one memcmp") \
 	X(tuple_busy, 0, "4-tuples passed over: still in use or in TIME-WAIT") \
 	X(cap_held, 0, "connections the rate asked for that the concurrency cap held back") \
 	X(backoffs, 0, "times the rate was halved: errors, or the cap reached, in a 100 ms period") \
@@ -81,7 +82,8 @@ struct lg_opts {
 	X(err_status, 1, "errors: responses with a status other than 200") \
 	X(err_size, 1, "errors: responses whose Content-Length is not response_size") \
 	X(err_tuples, 1, "errors: opens given up, every 4-tuple tried was busy (ranges too small for rate x TIME-WAIT)") \
-	X(err_local, 1, "errors: opens or sends the stack refused (connection table, mbufs)")
+	X(err_local, 1, "errors: opens or sends the stack refused (connection table, mbufs)") \
+	X(err_slots, 1, "errors: requests not sent, every reference slot of the request in use")
 
 enum lg_stat {
 #define LG_STAT_ENUM(name, err, desc) LG_##name,
@@ -118,8 +120,8 @@ struct lg_engine;
 /*
  * The engine of worker w, which must not yet be polled or be polled by the
  * calling lcore. req/req_last: the request text, and the one that ends a
- * connection (the same unless fin_first is server); pool: for the
- * request's mbufs. NULL with a message in err.
+ * connection (the same unless fin_first is server), LG_REQ_MAX bytes
+ * at most each; pool: for the request's mbufs. NULL with a message in err.
  */
 struct lg_engine *lg_engine_create(struct dtcp_worker *w, struct rte_mempool *pool,
 				   const struct lg_opts *o, const uint32_t *addrs,

@@ -217,6 +217,40 @@ lg_resp_feed(struct lg_resp *r, const uint8_t *p, uint32_t n, uint32_t *used)
 	return LG_RESP_MORE;
 }
 
+enum lg_resp_verdict
+lg_resp_feed_cached(struct lg_resp *r, struct lg_resp_cache *k, const uint8_t *p, uint32_t n,
+		    uint32_t *used)
+{
+	bool fresh = r->state == S_VERSION && r->pos == 0 && r->hdr_bytes == 0;
+	enum lg_resp_verdict v;
+
+	if (fresh && k->len != 0 && n >= k->len && memcmp(p, k->head, k->len) == 0) {
+		/* The same bytes through the empty line: the reader would end where it did. */
+		uint32_t body_used;
+
+		k->hits++;
+		r->status = k->status;
+		r->clen = k->clen;
+		r->flags = k->flags;
+		r->hdr_bytes = k->len;
+		r->state = S_BODY;
+		r->body_left = k->clen;
+		v = lg_resp_feed(r, p + k->len, n - k->len, &body_used);
+		*used = k->len + body_used;
+		return v;
+	}
+	v = lg_resp_feed(r, p, n, used);
+	if (fresh && v != LG_RESP_BAD && r->state == S_BODY && r->hdr_bytes <= LG_RESP_HEAD_CACHE) {
+		/* The whole head was p[0..hdr_bytes). */
+		memcpy(k->head, p, r->hdr_bytes);
+		k->len = r->hdr_bytes;
+		k->status = r->status;
+		k->clen = r->clen;
+		k->flags = r->flags;
+	}
+	return v;
+}
+
 int
 lg_http_request(char *buf, size_t buflen, const char *path, const char *host, bool close,
 		uint32_t size)

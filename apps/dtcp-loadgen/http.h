@@ -54,6 +54,32 @@ lg_resp_reset(struct lg_resp *r)
 enum lg_resp_verdict lg_resp_feed(struct lg_resp *r, const uint8_t *p, uint32_t n,
 				  uint32_t *used);
 
+enum { LG_RESP_HEAD_CACHE = 256 };  /* bytes of a head kept for the fast path, at most */
+
+/*
+ * The last response head read whole from one piece of bytes, and what it
+ * said: a server answers the same head over and over, which is then read
+ * with one memcmp. Zero it to start; one per thread.
+ */
+struct lg_resp_cache {
+	uint16_t len;                 /* 0: none yet */
+	uint16_t status;
+	uint32_t clen;
+	uint8_t flags;
+	uint64_t hits;                /* heads read by the memcmp */
+	uint8_t head[LG_RESP_HEAD_CACHE];
+};
+
+/*
+ * lg_resp_feed() with the cache: at the start of a response, bytes that
+ * begin with the cached head are read as that head was; otherwise the
+ * bytes go through lg_resp_feed(), and a head it reads whole from these
+ * bytes alone (LG_RESP_HEAD_CACHE at most) becomes the cached one. The
+ * same verdicts, *used and state as lg_resp_feed() for the same bytes.
+ */
+enum lg_resp_verdict lg_resp_feed_cached(struct lg_resp *r, struct lg_resp_cache *k,
+					 const uint8_t *p, uint32_t n, uint32_t *used);
+
 /*
  * "GET path HTTP/1.1" with Host and User-Agent, "Connection: close" when
  * close is true, padded with an X-Pad header to size bytes when size is

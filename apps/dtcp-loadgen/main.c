@@ -330,10 +330,10 @@ lg_check(void *ctx, const struct dtcp_config *cfg, char *err, size_t errlen)
 	}
 	/*
 	 * Each open connection may hold its request in TCP's send queue (one
-	 * indirect mbuf per 2 KB): the mbuf budget must cover the cap, or
-	 * sends would be refused, and counted as errors.
+	 * mbuf attached to the prebuilt text): the mbuf budget must cover the
+	 * cap, or sends would be refused, and counted as errors.
 	 */
-	per_conn_mbufs = (RTE_MAX(lg.req_len, lg.req_last_len) + 2047) / 2048 + 1;
+	per_conn_mbufs = 2;
 	if ((uint64_t)o->concurrency * per_conn_mbufs > cfg->tcp_mbufs_max) {
 		snprintf(err, errlen, "concurrency %u needs [tcp] mbufs_max >= %" PRIu64
 			 " (the request queued on each, and a segment received)", o->concurrency,

@@ -19,6 +19,7 @@
 
 #include <dtcp/dtcp.h>
 
+#include "../common/ext_ref.h"
 #include "engine.h"
 #include "http.h"
 
@@ -43,9 +44,9 @@ static const char *test_name;
 /* ---- The response reader ---- */
 
 static enum lg_resp_verdict
-feed_all(const char *s, uint32_t step, struct lg_resp *r, uint32_t *used_total)
+feed_all_n(const char *s, uint32_t n, uint32_t step, struct lg_resp *r, uint32_t *used_total)
 {
-	uint32_t n = (uint32_t)strlen(s), i = 0;
+	uint32_t i = 0;
 
 	lg_resp_reset(r);
 	while (i < n) {
@@ -60,6 +61,12 @@ feed_all(const char *s, uint32_t step, struct lg_resp *r, uint32_t *used_total)
 	}
 	*used_total = i;
 	return LG_RESP_MORE;
+}
+
+static enum lg_resp_verdict
+feed_all(const char *s, uint32_t step, struct lg_resp *r, uint32_t *used_total)
+{
+	return feed_all_n(s, (uint32_t)strlen(s), step, r, used_total);
 }
 
 static void
@@ -122,6 +129,131 @@ test_reader(void)
 	memcpy(big, "HTTP/1.1 200 OK\r\nX: ", 20);
 	CHECK_EQ(feed_all(big, 0, &r, &used), LG_RESP_BAD);
 	CHECK_EQ(used, LG_HTTP_HDR_MAX);
+}
+
+
+/* s[0..n) through the cached reader in pieces of step bytes (0: whole), as the engine feeds it. */
+static enum lg_resp_verdict
+feed_cached(const char *s, uint32_t n, uint32_t step, struct lg_resp *r, struct lg_resp_cache *k,
+	    uint32_t *used_total)
+{
+	uint32_t i = 0;
+
+	lg_resp_reset(r);
+	while (i < n) {
+		uint32_t len = step != 0 && n - i > step ? step : n - i, used;
+		enum lg_resp_verdict v = lg_resp_feed_cached(r, k, (const uint8_t *)s + i, len,
+							     &used);
+
+		i += used;
+		if (v != LG_RESP_MORE) {
+			*used_total = i;
+			return v;
+		}
+	}
+	*used_total = i;
+	return LG_RESP_MORE;
+}
+
+static void
+test_reader_cached(void)
+{
+	static const char ok[] = "HTTP/1.1 200 OK\r\nServer: x\r\nContent-Length: 5\r\n\r\nhello";
+	static const char ok6[] = "HTTP/1.1 200 OK\r\nServer: x\r\nContent-Length: 6\r\n\r\nhello!";
+	static const char nf[] = "HTTP/1.1 404 Not Found\r\nConnection: close\r\n"
+				 "Content-Length: 0\r\n\r\n";
+	static const char *const seeds[] = { ok, ok6, nf };
+	const uint32_t ok_len = (uint32_t)strlen(ok), head_len = ok_len - 5;
+	struct lg_resp_cache k;
+	struct lg_resp r, r2;
+	char two[2 * sizeof(ok)];
+	uint32_t used, used2, seed = 20261122;
+	uint64_t agree = 0;
+
+	test_name = "reader_cached";
+	memset(&k, 0, sizeof(k));
+	/* Read once in full and learned; the same bytes again: one hit, the same reading. */
+	CHECK_EQ(feed_cached(ok, ok_len, 0, &r, &k, &used), LG_RESP_DONE);
+	CHECK_EQ(k.hits, 0);
+	CHECK_EQ(k.len, head_len);
+	CHECK_EQ(feed_cached(ok, ok_len, 0, &r, &k, &used), LG_RESP_DONE);
+	CHECK_EQ(k.hits, 1);
+	CHECK_EQ(used, ok_len);
+	CHECK_EQ(r.status, 200);
+	CHECK_EQ(r.clen, 5);
+	CHECK_EQ(r.flags, LG_RESP_HAS_CLEN);
+	/* The head split over pieces: no hit, the same reading, nothing learned from pieces. */
+	for (uint32_t step = 1; step < head_len; step += 9) {
+		CHECK_EQ(feed_cached(ok, ok_len, step, &r, &k, &used), LG_RESP_DONE);
+		CHECK_EQ(used, ok_len);
+		CHECK_EQ(r.clen, 5);
+	}
+	CHECK_EQ(k.hits, 1);
+	CHECK_EQ(k.len, head_len);
+	/* The head whole but the body split: a hit, the body counted over the pieces. */
+	CHECK_EQ(feed_cached(ok, ok_len, head_len + 2, &r, &k, &used), LG_RESP_DONE);
+	CHECK_EQ(k.hits, 2);
+	CHECK_EQ(used, ok_len);
+	/* One byte different (the length): read in full, then learned. */
+	CHECK_EQ(feed_cached(ok6, (uint32_t)strlen(ok6), 0, &r, &k, &used), LG_RESP_DONE);
+	CHECK_EQ(k.hits, 2);
+	CHECK_EQ(r.clen, 6);
+	CHECK_EQ(used, strlen(ok6));
+	CHECK_EQ(feed_cached(ok6, (uint32_t)strlen(ok6), 0, &r, &k, &used), LG_RESP_DONE);
+	CHECK_EQ(k.hits, 3);
+	CHECK_EQ(r.clen, 6);
+	/* A different head: its own status, flags and empty body. */
+	CHECK_EQ(feed_cached(nf, (uint32_t)strlen(nf), 0, &r, &k, &used), LG_RESP_DONE);
+	CHECK_EQ(r.status, 404);
+	CHECK_EQ(r.clen, 0);
+	CHECK_EQ(r.flags, LG_RESP_HAS_CLEN | LG_RESP_CLOSE);
+	CHECK_EQ(feed_cached(nf, (uint32_t)strlen(nf), 0, &r, &k, &used), LG_RESP_DONE);
+	CHECK_EQ(k.hits, 4);
+	CHECK_EQ(r.status, 404);
+	CHECK_EQ(r.flags, LG_RESP_HAS_CLEN | LG_RESP_CLOSE);
+	CHECK_EQ(used, strlen(nf));
+	/* Pipelined: the first ends at its body, the second starts there and hits. */
+	memset(&k, 0, sizeof(k));
+	memcpy(two, ok, ok_len);
+	memcpy(two + ok_len, ok, ok_len);
+	CHECK_EQ(feed_cached(two, 2 * ok_len, 0, &r, &k, &used), LG_RESP_DONE);
+	CHECK_EQ(used, ok_len);
+	CHECK_EQ(feed_cached(two + used, 2 * ok_len - used, 0, &r, &k, &used2), LG_RESP_DONE);
+	CHECK_EQ(used2, ok_len);
+	CHECK_EQ(k.hits, 1);
+	/*
+	 * The cache changes no reading: random one- and two-byte edits of the
+	 * seeds, random cuts, through one cache and through the plain reader.
+	 */
+	for (unsigned i = 0; i < 20000; i++) {
+		char buf[128];
+		uint32_t n, step;
+		enum lg_resp_verdict v1, v2;
+
+		seed = seed * 1103515245u + 12345u;
+		n = (uint32_t)strlen(seeds[(seed >> 16) % 3]);
+		CHECK(n <= sizeof(buf));
+		memcpy(buf, seeds[(seed >> 16) % 3], n);
+		for (unsigned e = 0; e < (seed >> 8) % 3; e++) {
+			seed = seed * 1103515245u + 12345u;
+			buf[(seed >> 16) % n] = "\r\n :0Ox"[(seed >> 4) % 8];
+		}
+		seed = seed * 1103515245u + 12345u;
+		step = (seed >> 16) % 4 == 0 ? 1 + (seed >> 4) % 40 : 0;
+		v1 = feed_all_n(buf, n, step, &r, &used);
+		v2 = feed_cached(buf, n, step, &r2, &k, &used2);
+		CHECK_EQ(v2, v1);
+		CHECK_EQ(used2, used);
+		if (v1 != LG_RESP_BAD && (r.status != r2.status || r.clen != r2.clen ||
+					  r.flags != r2.flags || r.body_left != r2.body_left ||
+					  r.state != r2.state || r.hdr_bytes != r2.hdr_bytes)) {
+			CHECK(!"the same state after the same bytes");
+			break;
+		}
+		agree++;
+	}
+	CHECK_EQ(agree, 20000);
+	CHECK(k.hits > 1000);
 }
 
 static void
@@ -472,6 +604,8 @@ test_fin_client(void)
 	CHECK_EQ(r.stat[LG_unfinished], 0);
 	CHECK_EQ(r.stat[LG_probe_failed], 0);
 	CHECK_EQ(r.stat[LG_resp_bytes], r.stat[LG_responses] * strlen(srv_answer[SRV_OK]));
+	/* Every response is the same bytes: all but the first read by the memcmp. */
+	CHECK_EQ(r.stat[LG_resp_heads_cached], r.stat[LG_responses] - 1);
 	CHECK_EQ(srv.accepted, r.stat[LG_opened]);
 	CHECK_EQ(srv.requests, r.stat[LG_requests]);
 	CHECK_EQ(r.sctr[DTCP_CTR_tcp_timewait_enter], 0);
@@ -636,6 +770,95 @@ test_tuples(void)
 	CHECK_EQ(r.cctr[DTCP_CTR_tcp_timewait_enter], 4);
 }
 
+/* ---- The reference slots (../common/ext_ref.h) ---- */
+
+static char ext_text[] = "0123456789";
+
+/* An mbuf over ext_text through si, as the engine sends one. */
+static struct rte_mbuf *
+ext_mbuf(struct rte_mbuf_ext_shared_info *si)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+
+	if (m == NULL)
+		return NULL;
+	rte_pktmbuf_attach_extbuf(m, ext_text, rte_mem_virt2iova(ext_text), 10, si);
+	m->data_len = 10;
+	m->pkt_len = 10;
+	return m;
+}
+
+static void
+test_ext_ref(void)
+{
+	unsigned in_use = rte_mempool_in_use_count(pool);
+	struct rte_mbuf_ext_shared_info *si[4], *again;
+	struct rte_mbuf *m[4], *clone;
+	struct ext_ref x;
+
+	test_name = "ext_ref";
+	CHECK_EQ(ext_ref_init(&x, 3, SOCKET_ID_ANY), 0);
+	CHECK_EQ(x.n, 4);
+	for (unsigned i = 0; i < 4; i++) {
+		si[i] = ext_ref_take(&x, 1);
+		CHECK(si[i] != NULL);
+		m[i] = si[i] != NULL ? ext_mbuf(si[i]) : NULL;
+		CHECK(m[i] != NULL);
+	}
+	CHECK(si[0] != si[1] && si[1] != si[2] && si[2] != si[3] && si[0] != si[3]);
+	CHECK_EQ(ext_ref_out(&x), 4);
+	/* Every slot referenced: a refusal, and nothing changed. */
+	CHECK(ext_ref_take(&x, 1) == NULL);
+	CHECK_EQ(ext_ref_out(&x), 4);
+	/* A second reference (what TCP takes to transmit) keeps the slot busy after the first goes. */
+	clone = rte_pktmbuf_alloc(pool);
+	CHECK(clone != NULL);
+	rte_pktmbuf_attach(clone, m[0]);
+	CHECK_EQ(rte_mbuf_ext_refcnt_read(si[0]), 2);
+	rte_pktmbuf_free(m[0]);
+	CHECK_EQ(rte_mbuf_ext_refcnt_read(si[0]), 1);
+	CHECK(ext_ref_take(&x, 1) == NULL);
+	/* The oldest busy ones are passed over: the first free one is found. */
+	rte_pktmbuf_free(m[2]);
+	again = ext_ref_take(&x, 1);
+	CHECK(again == si[2]);
+	CHECK_EQ(rte_mbuf_ext_refcnt_read(si[2]), 1);
+	m[2] = again != NULL ? ext_mbuf(again) : NULL;
+	/* The last reference gone: the slot is free again, with its bytes untouched. */
+	CHECK(memcmp(rte_pktmbuf_mtod(clone, const char *), "0123456789", 10) == 0);
+	rte_pktmbuf_free(clone);
+	CHECK_EQ(rte_mbuf_ext_refcnt_read(si[0]), 0);
+	again = ext_ref_take(&x, 3);
+	CHECK(again == si[0]);
+	CHECK_EQ(ext_ref_out(&x), 3 + 3);
+	rte_mbuf_ext_refcnt_set(si[0], 0);
+	rte_pktmbuf_free(m[1]);
+	rte_pktmbuf_free(m[2]);
+	rte_pktmbuf_free(m[3]);
+	CHECK_EQ(ext_ref_out(&x), 0);
+	ext_ref_fini(&x);
+
+	/* One reference held long: it is passed over, and the slots in use do not grow. */
+	CHECK_EQ(ext_ref_init(&x, 64, SOCKET_ID_ANY), 0);
+	si[0] = ext_ref_take(&x, 1);
+	m[0] = si[0] != NULL ? ext_mbuf(si[0]) : NULL;
+	for (unsigned i = 0; i < 1000; i++) {
+		struct rte_mbuf_ext_shared_info *s = ext_ref_take(&x, 1);
+		struct rte_mbuf *t = s != NULL ? ext_mbuf(s) : NULL;
+
+		CHECK(s != NULL && s != si[0]);
+		if (t == NULL)
+			break;
+		rte_pktmbuf_free(t);
+	}
+	CHECK_EQ(x.fresh, 2);
+	CHECK_EQ(ext_ref_out(&x), 1);
+	rte_pktmbuf_free(m[0]);
+	CHECK_EQ(ext_ref_out(&x), 0);
+	ext_ref_fini(&x);
+	CHECK_EQ(rte_mempool_in_use_count(pool), in_use);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -654,7 +877,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "no mbuf pool\n");
 		return 1;
 	}
+	test_ext_ref();
 	test_reader();
+	test_reader_cached();
 	test_request();
 	test_fin_client();
 	test_fin_server();

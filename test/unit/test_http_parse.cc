@@ -240,4 +240,163 @@ TEST(HttpParse, RandomEdits_BoundedAnswersNoOverread)
 	}
 }
 
+
+// ---- The cache of the last head (http_parse_cached) ----
+
+int parse_cached(http_head_cache *k, const std::string &s, http_request *r, uint32_t max = 8192)
+{
+	return http_parse_cached(k, guard.put(s), (uint32_t)s.size(), max, r);
+}
+
+void expect_same(const http_request &a, const http_request &b)
+{
+	EXPECT_EQ(a.method, b.method);
+	EXPECT_EQ(a.minor, b.minor);
+	EXPECT_EQ(a.keep_alive, b.keep_alive);
+	EXPECT_EQ(a.content_length, b.content_length);
+}
+
+TEST(HttpParseCached, SameHeadAgain_OneHitSameAnswer)
+{
+	http_head_cache k{};
+	http_request r1, r2;
+
+	ASSERT_EQ(parse_cached(&k, kGet, &r1), (int)kGet.size());
+	EXPECT_EQ(k.hits, 0u);
+	EXPECT_EQ(k.len, kGet.size());
+	ASSERT_EQ(parse_cached(&k, kGet, &r2), (int)kGet.size());
+	EXPECT_EQ(k.hits, 1u);
+	expect_same(r1, r2);
+	EXPECT_EQ(r2.method, HTTP_GET);
+	EXPECT_TRUE(r2.keep_alive);
+}
+
+TEST(HttpParseCached, HeadSplit_EveryPrefixNeedsMoreThenWholeHits)
+{
+	http_head_cache k{};
+	http_request r;
+
+	ASSERT_EQ(parse_cached(&k, kGet, &r), (int)kGet.size());
+	for (size_t n = 0; n < kGet.size(); n++)
+		EXPECT_EQ(parse_cached(&k, kGet.substr(0, n), &r), HTTP_MORE) << "prefix of " << n;
+	EXPECT_EQ(k.hits, 0u);
+	// A prefix taught nothing: the whole head still hits.
+	EXPECT_EQ(k.len, kGet.size());
+	ASSERT_EQ(parse_cached(&k, kGet, &r), (int)kGet.size());
+	EXPECT_EQ(k.hits, 1u);
+}
+
+TEST(HttpParseCached, OneByteDifferent_FullParseAndLearned)
+{
+	const std::string ka = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	std::string other = ka;
+	http_head_cache k{};
+	http_request r;
+
+	ASSERT_EQ(parse_cached(&k, ka, &r), (int)ka.size());
+	EXPECT_FALSE(r.keep_alive);
+	// "clase" is no option we know: persistent, a different answer for one byte.
+	other[other.find("close") + 2] = 'a';
+	ASSERT_EQ(parse_cached(&k, other, &r), (int)other.size());
+	EXPECT_EQ(k.hits, 0u);
+	EXPECT_TRUE(r.keep_alive);
+	// Now the other is the cached one.
+	ASSERT_EQ(parse_cached(&k, other, &r), (int)other.size());
+	EXPECT_EQ(k.hits, 1u);
+	EXPECT_TRUE(r.keep_alive);
+	ASSERT_EQ(parse_cached(&k, ka, &r), (int)ka.size());
+	EXPECT_EQ(k.hits, 1u);
+	EXPECT_FALSE(r.keep_alive);
+}
+
+TEST(HttpParseCached, DifferentHead_AndBadHeadsNotLearned)
+{
+	const std::string head = "HEAD /a HTTP/1.0\r\nContent-Length: 7\r\n\r\n";
+	const std::string bad = "GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n";
+	http_head_cache k{};
+	http_request r;
+
+	ASSERT_EQ(parse_cached(&k, kGet, &r), (int)kGet.size());
+	ASSERT_EQ(parse_cached(&k, head, &r), (int)head.size());
+	EXPECT_EQ(r.method, HTTP_HEAD);
+	EXPECT_EQ(r.minor, 0);
+	EXPECT_FALSE(r.keep_alive);
+	EXPECT_EQ(r.content_length, 7u);
+	EXPECT_EQ(parse_cached(&k, bad, &r), HTTP_ERR_BAD);
+	EXPECT_EQ(parse_cached(&k, bad, &r), HTTP_ERR_BAD);
+	EXPECT_EQ(k.hits, 0u);
+	EXPECT_EQ(k.len, head.size());
+}
+
+TEST(HttpParseCached, Pipelined_EachHeadHitsInTurn)
+{
+	const std::string three = kGet + kGet + kGet + "GET /x";
+	http_head_cache k{};
+	http_request r;
+	size_t at = 0;
+
+	for (int i = 0; i < 3; i++) {
+		ASSERT_EQ(parse_cached(&k, three.substr(at), &r), (int)kGet.size()) << i;
+		EXPECT_EQ(r.method, HTTP_GET);
+		at += kGet.size();
+	}
+	EXPECT_EQ(k.hits, 2u);
+	EXPECT_EQ(parse_cached(&k, three.substr(at), &r), HTTP_MORE);
+}
+
+TEST(HttpParseCached, MaxBelowCachedLength_TooLarge)
+{
+	http_head_cache k{};
+	http_request r;
+
+	ASSERT_EQ(parse_cached(&k, kGet, &r), (int)kGet.size());
+	EXPECT_EQ(parse_cached(&k, kGet, &r, (uint32_t)kGet.size() - 1), HTTP_ERR_TOO_LARGE);
+	EXPECT_EQ(k.hits, 0u);
+}
+
+TEST(HttpParseCached, HeadLongerThanTheCache_ParsedNeverCached)
+{
+	const std::string big = "GET / HTTP/1.1\r\nHost: x\r\nX-Pad: " +
+				std::string(HTTP_HEAD_CACHE, 'p') + "\r\n\r\n";
+	http_head_cache k{};
+	http_request r;
+
+	for (int i = 0; i < 2; i++)
+		ASSERT_EQ(parse_cached(&k, big, &r), (int)big.size());
+	EXPECT_EQ(k.len, 0u);
+	EXPECT_EQ(k.hits, 0u);
+}
+
+// The cache changes no answer: random edits of a few heads, each parsed
+// with one cache that lives across all of them and without, agree.
+TEST(HttpParseCached, RandomEdits_SameAnswersAsTheParser)
+{
+	const std::string seeds[] = {
+		kGet, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		"HEAD / HTTP/1.0\r\nContent-Length: 3\r\n\r\n",
+	};
+	std::mt19937 rng(20261122);
+	http_head_cache k{};
+	uint64_t hits_seen = 0;
+
+	for (int i = 0; i < 20000; i++) {
+		std::string s = seeds[rng() % 3];
+		unsigned edits = rng() % 3; // 0: the seed again, a hit
+
+		for (unsigned e = 0; e < edits && !s.empty(); e++)
+			s[rng() % s.size()] = "\r\n :eE1x"[rng() % 9];
+		if (rng() % 4 == 0)
+			s = s.substr(0, rng() % (s.size() + 1));
+		uint32_t max = rng() % 8 == 0 ? 16 + rng() % 64 : 8192;
+		http_request a{}, b{};
+		int ra = parse(s, &a, max), rb = parse_cached(&k, s, &b, max);
+
+		ASSERT_EQ(ra, rb) << testing::PrintToString(s);
+		if (ra > 0)
+			expect_same(a, b);
+	}
+	hits_seen = k.hits;
+	EXPECT_GT(hits_seen, 1000u);
+}
+
 } // namespace
