@@ -13,8 +13,11 @@
  *
  * Goodput is what the sink's application is handed, per wall-clock second
  * from the moment it accepted; the first second is warm-up. The stream is
- * bench/pattern.h's, checked byte by byte as it arrives; at the end the
- * source half-closes and the sink must have received exactly what was sent.
+ * bench/pattern.h's, checked byte by byte as it arrives (--sink verify), or
+ * copied out to a 256 KiB buffer as Linux's read() does for the baseline
+ * (dtcp-bench-cps-linux --mode bulk), with 16 bytes at each end of every
+ * piece checked in the copy (--sink copy); at the end the source
+ * half-closes and the sink must have received exactly what was sent.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -50,6 +53,8 @@
 #define CONNECT_LIMIT_S 10      /* ARP and the handshake, losses included */
 #define DRAIN_LIMIT_S 30        /* the tail of the stream and the FIN after the last sample */
 #define CLOSE_LIMIT_S 5         /* the rest of the close handshake */
+#define READ_BUF (256u << 10)   /* --sink copy's buffer: the Linux baseline's read() size */
+#define EDGE 16u                /* --sink copy checks this many bytes at each end of a piece */
 
 static volatile bool stop;      /* a signal: end at once */
 
@@ -61,6 +66,7 @@ on_signal(int sig)
 }
 
 static uint8_t pattern[PATTERN_BUF_LEN];
+static uint8_t read_buf[READ_BUF];
 
 /* One end of the wire: its ethdev, pool, port and worker. */
 /* The receiving application, on the main lcore. */
@@ -72,6 +78,8 @@ struct sink {
 	uint32_t pos;                 /* bytes mod PATTERN_PERIOD */
 	uint64_t bad_segments;        /* mbuf segments unlike the pattern */
 	uint64_t first_bad;           /* stream offset of the first, UINT64_MAX if none */
+	bool copy;                    /* --sink copy: copied out, the ends checked */
+	uint32_t buf_off;             /* where the next piece goes in read_buf */
 	bool peer_closed;
 	int error;                    /* of DTCP_EV_CLOSED, before the peer closed */
 };
@@ -119,6 +127,13 @@ usage(const char *prog)
 	       "                     the first is warm-up, left out of the RESULT line\n"
 	       "  --loss P           percent of frames lost ([fault] tx_loss on both ends:\n"
 	       "                     data one way, ACKs the other), e.g. 1 or 0.5\n"
+	       "  --mtu N            [port] mtu on both ends, 576..65535 (default 1500);\n"
+	       "                     65535, IPv4's largest datagram, is Linux loopback's\n"
+	       "                     like for like (lo's MTU 65536 sends the same datagrams)\n"
+	       "  --sink verify|copy what the sink does with each piece: verify, compare\n"
+	       "                     every byte with the pattern (default); copy, copy it\n"
+	       "                     to a 256 KiB buffer as read() does in the Linux\n"
+	       "                     baseline, and check 16 bytes at each end of the copy\n"
 	       "  --config FILE      INI configuration for both ends (see config/services.ini);\n"
 	       "                     [ip] address and [port] mac are the benchmark's own\n"
 	       "  --set SEC.KEY=VAL  one configuration key for both ends, after the file\n"
@@ -162,13 +177,39 @@ set_key(struct dtcp_config *cfg, const char *arg)
 	return 0;
 }
 
+/*
+ * --mtu: [port] mtu on both ends. Above 1500 the mbufs grow with it (up to
+ * 64 KiB): each pool gets about 256 MiB of them, at least 4096, and the
+ * caps that reserve mbufs (dtcp_config_validate) shrink to fit, still far
+ * above what one connection holds (a 4 MiB window is 65 mbufs of 64 KiB).
+ */
 static int
-parse_args(int argc, char **argv, struct dtcp_config *cfg, unsigned *seconds)
+set_mtu(struct dtcp_config *cfg, const char *arg)
 {
-	enum { O_SECONDS = 256, O_LOSS, O_CONFIG, O_SET, O_HELP };
+	char err[256];
+
+	if (dtcp_config_set(cfg, "port", "mtu", arg, err, sizeof(err)) != 0) {
+		fprintf(stderr, PROG ": --mtu: %s\n", err);
+		return -1;
+	}
+	if (cfg->mtu > 1500) {
+		cfg->mbufs = RTE_MAX(4096u, RTE_MIN(65535u, (256u << 20) / (cfg->mtu + 282u)));
+		cfg->tcp_mbufs_max = 1024;
+		cfg->arp_pending_max = 64;
+		cfg->frag_max_flows = 16;
+	}
+	return 0;
+}
+
+static int
+parse_args(int argc, char **argv, struct dtcp_config *cfg, unsigned *seconds, bool *copy)
+{
+	enum { O_SECONDS = 256, O_LOSS, O_MTU, O_SINK, O_CONFIG, O_SET, O_HELP };
 	static const struct option longopts[] = {
 		{ "seconds", required_argument, NULL, O_SECONDS },
 		{ "loss", required_argument, NULL, O_LOSS },
+		{ "mtu", required_argument, NULL, O_MTU },
+		{ "sink", required_argument, NULL, O_SINK },
 		{ "config", required_argument, NULL, O_CONFIG },
 		{ "set", required_argument, NULL, O_SET },
 		{ "help", no_argument, NULL, O_HELP },
@@ -211,6 +252,17 @@ parse_args(int argc, char **argv, struct dtcp_config *cfg, unsigned *seconds)
 		case O_LOSS:
 			loss = optarg;
 			break;
+		case O_MTU:
+			if (set_mtu(cfg, optarg) != 0)
+				return -1;
+			break;
+		case O_SINK:
+			if (strcmp(optarg, "verify") != 0 && strcmp(optarg, "copy") != 0) {
+				fprintf(stderr, PROG ": --sink %s: expected verify or copy\n", optarg);
+				return -1;
+			}
+			*copy = strcmp(optarg, "copy") == 0;
+			break;
 		case O_SET:
 			if (set_key(cfg, optarg) != 0)
 				return -1;
@@ -232,17 +284,40 @@ parse_args(int argc, char **argv, struct dtcp_config *cfg, unsigned *seconds)
 
 /* ---- The sink: the main lcore's application ---------------------------------------- */
 
-/* Every segment of a DATA chain against the pattern, then counted and freed. */
+/*
+ * --sink copy: the piece copied to the application's buffer, as read()
+ * copies out of the kernel, and the copy's first and last EDGE bytes held
+ * against the pattern. A lost, repeated or misplaced piece shows at its
+ * ends (the pattern's period is a prime no piece length lines up with);
+ * the bytes inside travelled under the TCP checksum, and --sink verify
+ * checks them all.
+ */
+static bool
+copy_piece(struct sink *s, const uint8_t *p, uint32_t len)
+{
+	uint32_t edge = RTE_MIN(len, EDGE);
+	uint8_t *dst;
+
+	if (s->buf_off + len > READ_BUF)
+		s->buf_off = 0;
+	dst = read_buf + s->buf_off;
+	memcpy(dst, p, len);
+	s->buf_off += len;
+	return memcmp(dst, pattern + s->pos, edge) == 0 &&
+	       memcmp(dst + len - edge, pattern + s->pos + len - edge, edge) == 0;
+}
+
+/* Every segment of a DATA chain checked (--sink verify) or copied out (--sink copy). */
 static void
 sink_take(struct sink *s, struct rte_mbuf *m)
 {
 	for (struct rte_mbuf *seg = m; seg != NULL; seg = seg->next) {
+		const uint8_t *p = rte_pktmbuf_mtod(seg, const uint8_t *);
 		uint32_t len = seg->data_len;
+		bool ok = s->copy ? copy_piece(s, p, len) : memcmp(p, pattern + s->pos, len) == 0;
 
-		if (memcmp(rte_pktmbuf_mtod(seg, const void *), pattern + s->pos, len) != 0) {
-			if (s->bad_segments++ == 0)
-				s->first_bad = s->bytes;
-		}
+		if (!ok && s->bad_segments++ == 0)
+			s->first_bad = s->bytes;
 		s->bytes += len;
 		s->pos = pattern_advance(s->pos, len);
 	}
@@ -547,7 +622,7 @@ median(double *v, unsigned k)
 
 /* c: the source's counters, r: the sink's. */
 static void
-print_result(const struct sample *smp, unsigned n, double loss, const uint64_t *c,
+print_result(const struct sample *smp, unsigned n, double loss, uint16_t mtu, const uint64_t *c,
 	     const uint64_t *r, const struct source *src, const struct sink *s, bool data_ok,
 	     bool acct_ok, bool pool_ok)
 {
@@ -567,10 +642,11 @@ print_result(const struct sample *smp, unsigned n, double loss, const uint64_t *
 	printf(PROG ": source: srtt %u us, rto %u ms, cwnd %u, ssthresh %u at the FIN\n",
 	       src->info.srtt_us, src->info.rto_ms, src->info.cwnd, src->info.ssthresh);
 	printf("RESULT dtcp_goodput_mbps_median=%.1f min=%.1f max=%.1f samples=%u warmup=1"
-	       " loss=%g bytes=%llu rexmit=%llu rto=%llu fast_rexmit=%llu dupacks=%llu"
+	       " loss=%g mtu=%u sink=%s bytes=%llu rexmit=%llu rto=%llu fast_rexmit=%llu dupacks=%llu"
 	       " lost_data=%llu lost_acks=%llu ooo=%llu cpu_sink=%.3f cpu_source=%.3f"
 	       " data_ok=%d accounting_ok=%d mbufs_ok=%d\n",
-	       med, v[0], v[k - 1], k, loss, (unsigned long long)s->bytes,
+	       med, v[0], v[k - 1], k, loss, mtu, s->copy ? "copy" : "verify",
+	       (unsigned long long)s->bytes,
 	       (unsigned long long)c[DTCP_CTR_tcp_rexmit], (unsigned long long)c[DTCP_CTR_tcp_rto],
 	       (unsigned long long)c[DTCP_CTR_tcp_fast_retransmit],
 	       (unsigned long long)c[DTCP_CTR_tcp_dupack_rx],
@@ -616,7 +692,7 @@ main(int argc, char **argv)
 	base.tcp_cc = DTCP_CC_CUBIC;
 	base.tcp_sndbuf = BUF_BYTES;
 	base.tcp_rcvbuf = BUF_BYTES;
-	if (parse_args(argc, argv, &base, &seconds) != 0) {
+	if (parse_args(argc, argv, &base, &seconds, &sink.copy) != 0) {
 		rte_eal_cleanup();
 		return 2;
 	}
@@ -658,9 +734,16 @@ main(int argc, char **argv)
 		goto out;
 	}
 	printf(PROG ": net_ring pair, sink on lcore %u, source on lcore %u, %s, loss %g %% "
-	       "each way, sndbuf %u, rcvbuf %u, MTU %u, %u s\n", rte_lcore_id(), lcore,
+	       "each way, sndbuf %u, rcvbuf %u, MTU %u%s, %u s\n", rte_lcore_id(), lcore,
 	       base.tcp_cc == DTCP_CC_CUBIC ? "cubic" : "newreno", base.fault_tx_loss,
-	       base.tcp_sndbuf, base.tcp_rcvbuf, base.mtu, seconds);
+	       base.tcp_sndbuf, base.tcp_rcvbuf, base.mtu,
+	       base.mtu == 65535 ? " (the largest IPv4 datagram, like Linux's lo at MTU 65536)"
+				 : "", seconds);
+	printf(PROG ": the source copies from a buffer (dtcp_tcp_send_copy, as write() does); "
+	       "the sink %s; TCP checksums computed and checked in software both ways\n",
+	       sink.copy ? "copies every byte to a 256 KiB buffer (as read() does) and checks "
+			   "16 bytes at each end of each piece"
+			 : "compares every byte with the pattern (--sink verify)");
 	fflush(stdout);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -711,7 +794,7 @@ out:
 		       rte_mempool_in_use_count(sink_end.pool),
 		       rte_mempool_in_use_count(source_end.pool), pool_ok ? "" : "  (LEAK)");
 	if (out == RUN_OK && n >= 2)
-		print_result(samples, n, base.fault_tx_loss, source_ctr, sink_ctr, &source, &sink,
+		print_result(samples, n, base.fault_tx_loss, base.mtu, source_ctr, sink_ctr, &source, &sink,
 			     data_ok, acct_ok, pool_ok);
 	else
 		printf(PROG ": %u sample(s), no RESULT\n", n);

@@ -25,10 +25,13 @@ wire_end_open(struct wire_end *e, const char *prog, struct rte_ring *rx, struct 
 	}
 	e->port_id = (uint16_t)pid;
 	snprintf(name, sizeof(name), "%s_pool", e->name);
-	/* One frame of the MTU with its Ethernet header and CRC in one mbuf. */
+	/* One frame of the MTU with its Ethernet header and CRC in one mbuf, as
+	 * far as the 16-bit data room allows (an MTU above 65381 fills two). */
 	e->pool = rte_pktmbuf_pool_create(name, e->cfg.mbufs, e->cfg.mbuf_cache, 0,
-					  RTE_MAX(RTE_MBUF_DEFAULT_BUF_SIZE,
-						  RTE_PKTMBUF_HEADROOM + e->cfg.mtu + 26),
+					  (uint16_t)RTE_MIN(RTE_MAX((unsigned)RTE_MBUF_DEFAULT_BUF_SIZE,
+								    RTE_PKTMBUF_HEADROOM +
+									    e->cfg.mtu + 26u),
+							    (unsigned)UINT16_MAX),
 					  (int)rte_socket_id());
 	if (e->pool == NULL) {
 		fprintf(stderr, "%s: %s: mbuf pool of %u: %s\n", prog, e->name, e->cfg.mbufs,
