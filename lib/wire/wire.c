@@ -119,7 +119,7 @@ dtcp_wire_arp_emit(struct rte_arp_hdr *a, uint16_t op,
  * after folding), folded to at most 16 bits.
  *
  * Hand-written: DPDK 22.11's __rte_raw_cksum adds one 16-bit word per step
- * (about 1.4 bytes per cycle here), and every TCP segment is summed twice,
+ * (1.4 to 2.7 bytes per TSC cycle here), and every TCP segment is summed twice,
  * sent and received, so on a bulk transfer it was the largest per-byte
  * cost. Here 128 bytes go per step in two vectors of 32-bit lanes (GCC's
  * vector extensions: the compiler emits AVX-512, AVX2 or SSE2 as the target
