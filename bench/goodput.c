@@ -118,13 +118,15 @@ struct sample {
 static void
 usage(const char *prog)
 {
-	printf("Usage: %s [EAL options] -- [--seconds N] [--loss P] [--config FILE]\n"
+	printf("Usage: %s [EAL options] -- [--seconds N] [--loss P] [--mtu N]\n"
+	       "       [--sink verify|copy] [--idle-sleep-us N] [--config FILE]\n"
 	       "       [--set SEC.KEY=VALUE]...\n"
 	       "\n"
 	       "One TCP connection between two dtcp workers over a net_ring pair in this\n"
 	       "process: the sink on the main lcore, the source on the next one (give\n"
 	       "two: -l 0,1). The source sends bench/pattern.h's stream as fast as its\n"
-	       "send buffer takes it; the sink checks every byte. Prints the goodput (bytes\n"
+	       "send buffer takes it; the sink checks every byte (or copies it out,\n"
+	       "--sink copy). Prints the goodput (bytes\n"
 	       "handed to the sink's application) for each wall-clock second.\n"
 	       "\n"
 	       "  --seconds N        seconds measured from the accept, 2..%d (default 5);\n"
