@@ -223,12 +223,20 @@ run_linux() {
 }
 
 # dtcp's bulk: dtcp-bench-goodput at 0 % loss, rewritten to the contract.
+# Like for like with Linux's loopback: MTU 65535 (lo's 65536 carries the same
+# 65535-byte datagrams; TCP checksums stay, in software, both ways), and
+# the sink copies every byte out to a 256 KiB buffer as the baseline's
+# read() does (--sink copy), where the default compares every byte. Its two
+# threads sleep 5 us after 256 empty polls in a row (--idle-sleep-us 5), as
+# the baseline's blocking threads sleep in read() and write(): on these two
+# cores, shared with other programs, pure polling spends a thread's share
+# spinning while its peer is off its CPU (docs/bench.md, Bulk).
 run_dtcp_bulk() {
 	local log=$1 n=$2 raw="$1.raw"
 
 	run_bounded $((duration + 120)) "$raw" "$goodput_bin" -l 0,1 --no-pci --no-huge -m 1024 \
 		--file-prefix="$prefix_base-$n" --log-level='lib.*:notice' -- \
-		--seconds $((duration + 1)) --loss 0
+		--seconds $((duration + 1)) --loss 0 --mtu 65535 --sink copy --idle-sleep-us 5
 	remove_eal_files
 	awk -F'[= ]' '/^second=/ && $2 > 1 { printf "sample bulk %d %.3f\n", $2 - 1, $4 / 1000 }' \
 		"$raw" >"$log"

@@ -946,9 +946,10 @@ pd_create(const char *flags, char *err, size_t errlen)
 	    dtcp_config_validate(&pd->cfg, err, errlen) != 0)
 		goto fail;
 
-	/* One buffer holds a whole frame of the MTU. */
-	room = (uint16_t)RTE_MAX((unsigned)RTE_MBUF_DEFAULT_BUF_SIZE,
-				 RTE_PKTMBUF_HEADROOM + RTE_ETHER_HDR_LEN + pd->cfg.mtu + 64u);
+	/* One buffer holds a whole frame of the MTU, as far as 16 bits allow. */
+	room = (uint16_t)RTE_MIN(RTE_MAX((unsigned)RTE_MBUF_DEFAULT_BUF_SIZE,
+					 RTE_PKTMBUF_HEADROOM + RTE_ETHER_HDR_LEN + pd->cfg.mtu + 64u),
+				 (unsigned)UINT16_MAX);
 	snprintf(name, sizeof(name), "dtcp_pd%u", __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
 	pd->pool = rte_pktmbuf_pool_create(name, pd->cfg.mbufs, pd->cfg.mbuf_cache, 0, room,
 					   SOCKET_ID_ANY);

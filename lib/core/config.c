@@ -103,7 +103,9 @@ struct key {
 
 #define F(field) offsetof(struct dtcp_config, field)
 static const struct key keys[] = {
-	{ "port", "mtu",        K_U16, F(mtu), 576, 9000 },
+	/* Up to IPv4's largest datagram: a virtual wire (net_ring) takes it, as
+	 * Linux's loopback does; a device's own limit is checked at configure. */
+	{ "port", "mtu",        K_U16, F(mtu), 576, 65535 },
 	{ "port", "mac",        K_MAC, F(mac), 0, 0 },
 	{ "port", "rx_desc",    K_U16, F(rx_desc), 32, 32768 },
 	{ "port", "tx_desc",    K_U16, F(tx_desc), 32, 32768 },

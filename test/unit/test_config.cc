@@ -49,10 +49,13 @@ TEST_F(Config, DefaultsAreValid)
 
 TEST_F(Config, NumbersWithinRangeOnly)
 {
+	EXPECT_EQ(Set("port", "mtu", "65535"), 0);
+	EXPECT_EQ(cfg_.mtu, 65535);
 	EXPECT_EQ(Set("port", "mtu", "9000"), 0);
 	EXPECT_EQ(cfg_.mtu, 9000);
-	EXPECT_EQ(Set("port", "mtu", "9001"), -EINVAL);
-	EXPECT_NE(std::string(err_).find("576..9000"), std::string::npos) << err_;
+	EXPECT_EQ(Set("port", "mtu", "65536"), -EINVAL);
+	EXPECT_NE(std::string(err_).find("576..65535"), std::string::npos) << err_;
+	EXPECT_EQ(Set("port", "mtu", "575"), -EINVAL);
 	EXPECT_EQ(Set("port", "mtu", "-1"), -EINVAL);
 	EXPECT_EQ(Set("port", "mtu", "15x"), -EINVAL);
 	EXPECT_EQ(Set("port", "mtu", ""), -EINVAL);

@@ -224,12 +224,85 @@ TEST(ArpWire, MalformedAndBadOp)
 	EXPECT_EQ(dtcp_wire_arp_parse(b.data(), (uint32_t)b.size(), &ai), DTCP_CTR_arp_bad_op);
 }
 
+// RFC 1071 the plain way, big-endian words, with a 64-bit total (RefCksum's
+// 32-bit one overflows past 128 KiB): the checksum, complemented.
+uint16_t RefCksum64(const uint8_t *p, size_t n)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i + 1 < n; i += 2)
+		sum += (uint64_t)(p[i] << 8 | p[i + 1]);
+	if (n & 1)
+		sum += (uint64_t)p[n - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+// dtcp_wire_raw_sum against the reference (which sums big-endian words,
+// the raw sum host-order ones: the same sum, bytes swapped), for `len`
+// bytes at `p`.
+::testing::AssertionResult RawSumMatches(const uint8_t *p, size_t len)
+{
+	uint16_t got = (uint16_t)~rte_be_to_cpu_16((uint16_t)dtcp_wire_raw_sum(p, len));
+	uint16_t want = RefCksum64(p, len);
+
+	if (got == want)
+		return ::testing::AssertionSuccess();
+	return ::testing::AssertionFailure() << "len " << len << " at address mod 64 "
+					     << ((uintptr_t)p & 63) << ": " << std::hex << got
+					     << " != " << want;
+}
+
+// Every length up to 520 (the vector steps, the 32-, 8-, 4-, 2- and
+// 1-byte tails in every combination) at every alignment within 64 bytes.
+TEST(RawSum, ShortLengthsEveryAlignment)
+{
+	std::mt19937 rng(21);
+	Bytes buf(520 + 64);
+
+	for (auto &b : buf)
+		b = (uint8_t)rng();
+	for (size_t align = 0; align < 64; align++)
+		for (size_t len = 0; len <= 520; len++)
+			ASSERT_TRUE(RawSumMatches(buf.data() + align, len));
+}
+
+// Random lengths up to 70000 (past one IPv4 datagram), each at every alignment.
+TEST(RawSum, RandomLengthsTo70000EveryAlignment)
+{
+	std::mt19937 rng(22);
+	Bytes buf(70000 + 64);
+
+	for (auto &b : buf)
+		b = (uint8_t)rng();
+	for (unsigned round = 0; round < 100; round++) {
+		size_t len = rng() % 70001;
+
+		for (size_t align = 0; align < 64; align++)
+			ASSERT_TRUE(RawSumMatches(buf.data() + align, len)) << "round " << round;
+	}
+}
+
+// All ones over several vector blocks: a lane that carried out of 32 bits
+// between two emptyings would show here (the largest sum a lane can get).
+TEST(RawSum, AllOnesAcrossBlocks)
+{
+	Bytes buf((3u << 20) + 130, 0xff);
+
+	for (size_t len : { (size_t)(1u << 20), (size_t)(1u << 20) + 1, (size_t)(3u << 20) + 129 })
+		ASSERT_TRUE(RawSumMatches(buf.data() + 1, len));
+	std::fill(buf.begin(), buf.end(), 0);
+	EXPECT_EQ(dtcp_wire_raw_sum(buf.data(), buf.size()), 0u);
+	EXPECT_EQ(dtcp_wire_raw_sum(buf.data(), 0), 0u);
+}
+
 class MbufCksum : public ::testing::Test {
 protected:
 	void SetUp() override
 	{
-		pool_ = rte_pktmbuf_pool_create("cksum_pool", 63, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-						SOCKET_ID_ANY);
+		// Segments as large as an mbuf's 16-bit data_len allows.
+		pool_ = rte_pktmbuf_pool_create("cksum_pool", 63, 0, 0, UINT16_MAX, SOCKET_ID_ANY);
 		ASSERT_NE(pool_, nullptr);
 	}
 	void TearDown() override
@@ -269,6 +342,58 @@ TEST_F(MbufCksum, ChainEqualsFlatBuffer)
 	// Past the end answers "bad", never "valid".
 	EXPECT_NE(dtcp_wire_cksum_mbuf(head, 0, (uint32_t)flat.size() + 1), 0);
 	rte_pktmbuf_free(head);
+}
+
+// Random chains: 1 to 6 segments of random lengths (odd and even, up to
+// 70000 bytes in all), each starting at a random alignment; the sum from
+// random offsets, with and without a pseudo-header's seed, against the
+// reference over the concatenation.
+TEST_F(MbufCksum, RandomChainsEqualFlatBuffer)
+{
+	std::mt19937 rng(23);
+
+	for (unsigned round = 0; round < 300; round++) {
+		unsigned nseg = 1 + rng() % 6;
+		uint32_t budget = 1 + rng() % 70000;
+		struct rte_mbuf *head = nullptr;
+		Bytes flat;
+
+		for (unsigned i = 0; i < nseg && budget > 0; i++) {
+			struct rte_mbuf *m = rte_pktmbuf_alloc(pool_);
+			ASSERT_NE(m, nullptr);
+			m->data_off = (uint16_t)(rng() % 64);
+			uint32_t room = rte_pktmbuf_tailroom(m);
+			// Any length the budget and the room allow; a quarter of them one byte.
+			uint32_t len = rng() % 4 == 0 ? 1 : 1 + rng() % RTE_MIN(budget, room);
+			len = RTE_MIN(len, RTE_MIN(budget, room));
+			uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)len);
+			ASSERT_NE(p, nullptr);
+			for (uint32_t k = 0; k < len; k++) {
+				p[k] = (uint8_t)rng();
+				flat.push_back(p[k]);
+			}
+			budget -= len;
+			if (head == nullptr)
+				head = m;
+			else
+				ASSERT_EQ(rte_pktmbuf_chain(head, m), 0);
+		}
+		uint32_t off = rng() % ((uint32_t)flat.size() + 1);
+		uint32_t len = rng() % ((uint32_t)flat.size() - off + 1);
+		EXPECT_EQ(rte_be_to_cpu_16(dtcp_wire_cksum_mbuf(head, off, len)),
+			  RefCksum(flat.data() + off, len))
+			<< "round " << round << " segments " << head->nb_segs << " offset " << off
+			<< " length " << len;
+		// A pseudo-header's raw sum as the seed: the sum of it and the bytes.
+		const uint8_t ph[12] = { 198, 18, 0, 1, 198, 18, 0, 2, 0, 6, 0x12, 0x34 };
+		Bytes cat(ph, ph + sizeof(ph));
+		cat.insert(cat.end(), flat.begin() + off, flat.begin() + off + len);
+		EXPECT_EQ(rte_be_to_cpu_16(dtcp_wire_cksum_mbuf_seed(
+				  head, off, len, __rte_raw_cksum(ph, sizeof(ph), 0))),
+			  RefCksum(cat.data(), cat.size()))
+			<< "round " << round << " (seeded)";
+		rte_pktmbuf_free(head);
+	}
 }
 
 } // namespace
