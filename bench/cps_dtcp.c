@@ -106,6 +106,7 @@ struct opts {
 	uint32_t n_client_addrs;      /* cps: client addresses (x PORT_SPAN ports) */
 	uint32_t wire;                /* net_ring slots each way */
 	uint32_t patience_ms;         /* handshake, response and first-connection timeouts */
+	bool separate_pools;          /* an mbuf pool per end, not one for both */
 };
 
 /* One end of the wire: its ethdev, pool, port and worker. */
@@ -171,6 +172,12 @@ usage(const char *prog)
 	       "  --patience-ms MS  the client's handshake and response timeouts, and how long\n"
 	       "                    the first connection may take (default 5000; under\n"
 	       "                    valgrind, where time runs ~50x slower, 120000)\n"
+	       "  --separate-pools  cps, rr, count: an mbuf pool per end; by default one\n"
+	       "                    pool, so that each lcore's mempool cache takes back the\n"
+	       "                    frames it received, as a host's NIC fills its RX ring\n"
+	       "                    from its own pool (on a net_ring pair an end's frames\n"
+	       "                    are freed by the other end: with a pool each, every\n"
+	       "                    mbuf an end takes was last written by the other core)\n"
 	       "\n"
 	       "Prints 'sample <mode> <second> <value>' each sampled second, then\n"
 	       "  result cps cps_median= cps_min= cps_max= seconds= held= errors= timewait_ms= tuples=\n"
@@ -220,6 +227,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "client-addrs", required_argument, NULL, 'a' },
 		{ "wire", required_argument, NULL, 'w' },
 		{ "patience-ms", required_argument, NULL, 'p' },
+		{ "separate-pools", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt, rc = 0;
@@ -278,6 +286,9 @@ parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'p':
 			rc = parse_u32("patience-ms", optarg, 100, 3600000, &o->patience_ms);
+			break;
+		case 'S':
+			o->separate_pools = true;
 			break;
 		default:
 			rc = -1;
@@ -1163,9 +1174,16 @@ main(int argc, char **argv)
 		n = lg_http_request(req, sizeof(req), lo.path, lo.host, o.mode != M_RR, 0);
 		if (n < 0)
 			goto out;
-		if (wire_end_open(&srv, PROG, to_srv, to_cli, 0) != 0 ||
-		    wire_end_open(&cli, PROG, to_cli, to_srv, 1) != 0)
+		if (!o.separate_pools)
+			srv.cfg.mbufs += cli.cfg.mbufs;
+		if (wire_end_open(&srv, PROG, to_srv, to_cli, 0) != 0)
 			goto out;
+		if (!o.separate_pools)
+			cli.pool = srv.pool;
+		if (wire_end_open(&cli, PROG, to_cli, to_srv, 1) != 0)
+			goto out;
+		printf("# mbufs: %s\n", o.separate_pools ? "a pool per end"
+			: "one pool for both ends, each lcore's cache taking back what it received");
 		if (o.mode == M_COUNT) {
 			/* Fixed secrets: the same ISNs and flow-table buckets every run. */
 			static const uint8_t key_s[16] = "dtcp-count-srv.";
@@ -1325,12 +1343,14 @@ out:
 	pool_ok = (srv.pool == NULL || rte_mempool_in_use_count(srv.pool) == 0) &&
 		  (cli.pool == NULL || rte_mempool_in_use_count(cli.pool) == 0);
 	if (!pool_ok)
-		fprintf(stderr, PROG ": mbufs still in use: server %u, client %u (LEAK)\n",
+		fprintf(stderr, PROG ": mbufs still in use: server's pool %u, client's %u (LEAK)\n",
 			rte_mempool_in_use_count(srv.pool), rte_mempool_in_use_count(cli.pool));
 	rte_free(cl.hist);
 	rte_free(cl.conns);
-	rte_mempool_free(srv.pool);
-	rte_mempool_free(cli.pool);
+	if (cli.own_pool)
+		rte_mempool_free(cli.pool);
+	if (srv.own_pool)
+		rte_mempool_free(srv.pool);
 	rte_eal_cleanup();
 	if (!pool_ok || !acct_ok)
 		return 3;

@@ -43,6 +43,8 @@ wire_end_open(struct wire_end *e, const char *prog, struct rte_ring *rx, struct 
 		return -1;
 	}
 	e->port_id = (uint16_t)pid;
+	if (e->pool != NULL)
+		goto pool_ready;
 	snprintf(name, sizeof(name), "%s_pool", e->name);
 	/* One frame of the MTU with its Ethernet header and CRC in one mbuf, as
 	 * far as the 16-bit data room allows (an MTU above 65381 fills two). */
@@ -57,7 +59,9 @@ wire_end_open(struct wire_end *e, const char *prog, struct rte_ring *rx, struct 
 			rte_strerror(rte_errno));
 		return -1;
 	}
+	e->own_pool = true;
 	rte_mempool_mem_iter(e->pool, touch_chunk, NULL);
+pool_ready:
 	if (dtcp_ethdev_configure(e->port_id, &e->cfg, e->pool, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s: %s: %s\n", prog, e->name, err);
 		return -1;

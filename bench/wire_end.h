@@ -19,7 +19,8 @@ struct wire_end {
 	const char *name;             /* "client", "sink", ...: the ethdev's and the pool's */
 	uint16_t port_id;
 	bool configured;
-	struct rte_mempool *pool;
+	struct rte_mempool *pool;     /* set before opening: that pool, shared; else one of its own */
+	bool own_pool;
 	struct dtcp_port *port;
 	struct dtcp_worker *w;
 	struct dtcp_config cfg;       /* filled in by the caller before opening */
