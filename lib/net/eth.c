@@ -79,13 +79,19 @@ dtcp_eth_input_burst(struct dtcp_worker *w, struct rte_mbuf **pkts, uint16_t n)
 	/*
 	 * On a wire between two cores every frame, its mbuf and its bytes,
 	 * were last written by the other core: each first touch is a miss.
-	 * The mbufs of the whole burst are asked for at once (the driver gave
-	 * their addresses without reading them), then each frame's first two
-	 * lines (Ethernet, IPv4, TCP and its options) a few frames ahead, so
-	 * the misses overlap rather than follow one another.
+	 * Both lines of the whole burst's mbufs are asked for at once (the
+	 * driver gave their addresses without reading them; the second line
+	 * holds `next`, which the checksum and the free read), then each
+	 * frame's first two lines (Ethernet, IPv4, TCP and its options) a few
+	 * frames ahead, so the misses overlap rather than follow one another.
+	 * (Guessing the frames' addresses from the pool's layout, to ask for
+	 * them without waiting for the mbuf's line, measured worse: 447 k
+	 * against 355 k connections/s.)
 	 */
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		rte_prefetch0(pkts[i]);
+		rte_prefetch0((const char *)pkts[i] + RTE_CACHE_LINE_SIZE);
+	}
 	for (i = 0; i < n && i < RX_PREFETCH_AHEAD; i++)
 		prefetch_frame(pkts[i]);
 	for (i = 0; i < n; i++) {
