@@ -16,6 +16,7 @@
  * client's time at 200 k connections/s, run six times per connection).
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <rte_jhash.h>
@@ -69,25 +70,34 @@ dtcp_tcp_set_secret(struct dtcp_worker *w, const uint8_t key[16])
 	return 0;
 }
 
-/* The PRF over (domain, 4-tuple, up to two words of context). */
+/*
+ * The PRF over (domain, 4-tuple, two words of context). Without context
+ * (a and b 0: the ISN, the flow seed) the input stops after the 4-tuple:
+ * 13 bytes are two SipHash blocks where 21 are three, a third less work
+ * on every connection; the domain byte keeps the two forms apart.
+ */
 static uint64_t
 prf(const struct dtcp_worker *w, enum domain d, const struct dtcp_flow_key *k,
     uint32_t a, uint32_t b)
 {
 	struct __rte_packed {
 		uint8_t domain;
-		struct dtcp_flow_key key;
+		uint32_t laddr, raddr;
+		uint16_t lport, rport;
 		uint32_t a, b;
 	} in;
 	uint64_t out;
 
-	memset(&in, 0, sizeof(in));
 	in.domain = (uint8_t)d;
-	in.key = *k;
+	in.laddr = k->laddr;
+	in.raddr = k->raddr;
+	in.lport = k->lport;
+	in.rport = k->rport;
 	in.a = a;
 	in.b = b;
 	crypto_shorthash_siphash24((unsigned char *)&out, (const unsigned char *)&in,
-				   sizeof(in), w->tcp->secret);
+				   a == 0 && b == 0 ? offsetof(__typeof__(in), a) : sizeof(in),
+				   w->tcp->secret);
 	return out;
 }
 
