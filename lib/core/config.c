@@ -57,6 +57,7 @@ dtcp_config_defaults(struct dtcp_config *cfg)
 	cfg->tcp_tlp = 1;
 	cfg->tcp_tlp_min_ms = 10;
 	cfg->tcp_rcv_sws = 1;
+	cfg->tcp_tx_copy_max = 256;
 	cfg->tcp_sndbuf = 262144;
 	cfg->tcp_rcvbuf = 262144;
 	cfg->tcp_port_min = 32768;
@@ -142,6 +143,7 @@ static const struct key keys[] = {
 	{ "tcp", "tlp",         K_U8,  F(tcp_tlp), 0, 1 },
 	{ "tcp", "tlp_min_ms",  K_U16, F(tcp_tlp_min_ms), 0, 1000 },
 	{ "tcp", "rcv_sws",     K_U8,  F(tcp_rcv_sws), 0, 1 },
+	{ "tcp", "tx_copy_max", K_U16, F(tcp_tx_copy_max), 0, 1024 },
 	{ "tcp", "sndbuf",      K_U32, F(tcp_sndbuf), 2048, 1u << 30 },
 	{ "tcp", "rcvbuf",      K_U32, F(tcp_rcvbuf), 2048, 1u << 30 },
 	{ "tcp", "port_min",    K_U16, F(tcp_port_min), 1, 65535 },

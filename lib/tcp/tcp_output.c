@@ -7,6 +7,8 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include <rte_memcpy.h>
+
 #include "../net/net.h"
 #include "tcp_priv.h"
 
@@ -351,16 +353,12 @@ wnd_field(const struct dtcp_worker *w, struct dtcp_tcb *c)
 	return (uint16_t)field;
 }
 
-/*
- * Indirect mbufs over [seq, seq + len) of the send queue. NULL (counted)
- * when the pool is dry.
- */
+/* The send-queue mbuf holding seq, and seq's offset in it; remembered for the next call. */
 static struct rte_mbuf *
-snd_q_ref(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t seq, uint32_t len,
-	  uint16_t *nsegs)
+snd_q_seek(struct dtcp_tcb *c, uint32_t seq, uint32_t *off)
 {
-	struct rte_mbuf *seg, *head = NULL, **tailp = &head;
-	uint32_t seg_seq, off;
+	struct rte_mbuf *seg;
+	uint32_t seg_seq;
 
 	if (c->snd_hint != NULL && seq_geq(seq, c->snd_hint_seq)) {
 		seg = c->snd_hint;
@@ -375,7 +373,40 @@ snd_q_ref(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t seq, uint32_t len,
 	}
 	c->snd_hint = seg;
 	c->snd_hint_seq = seg_seq;
-	off = seq - seg_seq;
+	*off = seq - seg_seq;
+	return seg;
+}
+
+/* A copy of [seq, seq + len) of the send queue at dst. */
+static void
+snd_q_copy(struct dtcp_tcb *c, uint32_t seq, uint32_t len, uint8_t *dst)
+{
+	uint32_t off;
+	struct rte_mbuf *seg = snd_q_seek(c, seq, &off);
+
+	while (len > 0 && seg != NULL) {
+		uint32_t n = RTE_MIN((uint32_t)seg->data_len - off, len);
+
+		rte_memcpy(dst, rte_pktmbuf_mtod_offset(seg, const uint8_t *, off), n);
+		dst += n;
+		len -= n;
+		off = 0;
+		seg = seg->next;
+	}
+}
+
+/*
+ * Indirect mbufs over [seq, seq + len) of the send queue. NULL (counted)
+ * when the pool is dry.
+ */
+static struct rte_mbuf *
+snd_q_ref(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t seq, uint32_t len,
+	  uint16_t *nsegs)
+{
+	struct rte_mbuf *head = NULL, **tailp = &head;
+	uint32_t off;
+	struct rte_mbuf *seg = snd_q_seek(c, seq, &off);
+
 	*nsegs = 0;
 	while (len > 0 && seg != NULL) {
 		uint32_t n = RTE_MIN((uint32_t)seg->data_len - off, len);
@@ -414,7 +445,20 @@ tcb_send(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t seq, uint8_t flags,
 	hdr = hdr_alloc(w, opt_len);
 	if (hdr == NULL)
 		return false;
-	if (data_len > 0) {
+	/*
+	 * A short payload goes as a copy in the header mbuf: a reference
+	 * costs an mbuf and an attach here, and a detach where the frame is
+	 * freed, which on a wire between two cores (or a NIC's completion on
+	 * another lcore) updates a count this core owns. What a copy costs
+	 * is its bytes, a few cache lines at most ([tcp] tx_copy_max).
+	 */
+	if (data_len > 0 && data_len <= w->cfg.tcp_tx_copy_max &&
+	    rte_pktmbuf_tailroom(hdr) >= data_len) {
+		uint8_t *dst = (uint8_t *)rte_pktmbuf_append(hdr, (uint16_t)data_len);
+
+		snd_q_copy(c, seq, data_len, dst);
+		ctr_inc(w, DTCP_CTR_tcp_tx_copied);
+	} else if (data_len > 0) {
 		data = snd_q_ref(w, c, seq, data_len, &nsegs);
 		if (data == NULL) {
 			rte_pktmbuf_free(hdr);

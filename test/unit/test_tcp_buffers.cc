@@ -7,6 +7,7 @@
 #include "tcp_harness.h"
 
 #include <cerrno>
+#include <cstring>
 #include <string>
 
 namespace {
@@ -69,6 +70,80 @@ TEST_F(TcpBuffers, SendBufferFull_RefusedThenWritableOnceWhenDrained)
 	Inject(AckOf(1 + 4380, 5840));
 	TakeTx();
 	ExpectNoEvents();
+}
+
+// A payload of at most [tcp] tx_copy_max bytes leaves as a copy in the
+// segment's header mbuf (one mbuf, no reference to the send queue); a
+// longer one by reference (the header mbuf and an indirect one); 0 turns
+// the copy off. The bytes and the sequence numbers are the same either way.
+class TcpTxCopy : public TcpBuffers {
+protected:
+	// The next frame sent, as an mbuf: its segments and its bytes.
+	void TakeFrame(uint16_t *segs, Bytes *bytes)
+	{
+		struct rte_mbuf *m = nullptr;
+		Poll();
+		ASSERT_EQ(dtcp_memport_take(port_, &m, 1), 1u);
+		*segs = m->nb_segs;
+		bytes->resize(m->pkt_len);
+		const void *p = rte_pktmbuf_read(m, 0, m->pkt_len, bytes->data());
+		ASSERT_NE(p, nullptr);
+		if (p != bytes->data())
+			memcpy(bytes->data(), p, m->pkt_len);
+		rte_pktmbuf_free(m);
+	}
+
+	void SendAndCheck(uint32_t seq_off, size_t n, char fill, uint16_t want_segs)
+	{
+		std::string data(n, fill);
+		uint16_t segs = 0;
+		Bytes frame;
+		ASSERT_EQ(dtcp_tcp_send_copy(w_, conn_, data.data(), (uint32_t)n), (int)n);
+		ASSERT_NO_FATAL_FAILURE(TakeFrame(&segs, &frame));
+		EXPECT_EQ(segs, want_segs) << n << " bytes";
+		TcpSeg s = ExpectSeg(frame, "PA", O(seq_off), P(1));
+		EXPECT_EQ(s.payload, Bytes(data.begin(), data.end()));
+	}
+};
+
+TEST_F(TcpTxCopy, UpToTheLimitCopiedBeyondItReferenced)
+{
+	cfg_.tcp_tx_copy_max = 100;
+	Start();
+	ASSERT_NO_FATAL_FAILURE(OpenPassive());
+	Mark();
+	ASSERT_NO_FATAL_FAILURE(SendAndCheck(1, 100, 's', 1));
+	EXPECT_EQ(CtrSinceMark(DTCP_CTR_tcp_tx_copied), 1u);
+	Inject(AckOf(101));
+	ASSERT_NO_FATAL_FAILURE(SendAndCheck(101, 101, 'b', 2));
+	EXPECT_EQ(CtrSinceMark(DTCP_CTR_tcp_tx_copied), 1u) << "101 bytes: a reference";
+	ExpectNoTx();
+}
+
+TEST_F(TcpTxCopy, LimitZero_AlwaysAReference)
+{
+	cfg_.tcp_tx_copy_max = 0;
+	Start();
+	ASSERT_NO_FATAL_FAILURE(OpenPassive());
+	Mark();
+	ASSERT_NO_FATAL_FAILURE(SendAndCheck(1, 1, 'x', 2));
+	EXPECT_EQ(CtrSinceMark(DTCP_CTR_tcp_tx_copied), 0u);
+}
+
+// A copied segment sent again after a timeout carries the same bytes,
+// copied again from the send queue, which still holds them.
+TEST_F(TcpTxCopy, Retransmission_SameBytesCopiedAgain)
+{
+	Start();
+	ASSERT_NO_FATAL_FAILURE(OpenPassive());
+	ASSERT_NO_FATAL_FAILURE(SendAndCheck(1, 40, 'r', 1));
+	Advance(1000);           // past the RTO: the segment goes again
+	uint16_t segs = 0;
+	Bytes frame;
+	ASSERT_NO_FATAL_FAILURE(TakeFrame(&segs, &frame));
+	EXPECT_EQ(segs, 1u);
+	TcpSeg s = ExpectSeg(frame, "PA", O(1), P(1));
+	EXPECT_EQ(s.payload, Bytes(40, 'r'));
 }
 
 // The worker's mbuf budget bounds the queues of all its connections

@@ -97,6 +97,7 @@ struct dtcp_config {
 	uint8_t tcp_tlp;              /* tlp: tail loss probes (RFC 8985 §7) with SACK (0/1) */
 	uint16_t tcp_tlp_min_ms;      /* tlp_min_ms: the probe timeout's floor */
 	uint8_t tcp_rcv_sws;          /* rcv_sws: receiver silly window avoidance (RFC 9293 §3.8.6.2.2) (0/1) */
+	uint16_t tcp_tx_copy_max;     /* tx_copy_max: a segment with at most this many payload bytes carries a copy in its header mbuf, not a reference (0: always a reference) */
 	uint32_t tcp_sndbuf;          /* sndbuf: send buffer bytes per connection */
 	uint32_t tcp_rcvbuf;          /* rcvbuf: receive window bytes per connection */
 	uint16_t tcp_port_min;        /* port_min: first local port for active opens */
