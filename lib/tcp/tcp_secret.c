@@ -2,8 +2,9 @@
 /*
  * Keyed functions of the 4-tuple: initial sequence numbers (RFC 6528),
  * timestamp offsets (RFC 7323 §5.4) and SYN cookies from one PRF,
- * SipHash-2-4 from libsodium, each use told apart by a domain byte; and
- * the flow table's hash. The key is random per process.
+ * SipHash-2-4 (siphash.h; libsodium draws the secret), each use told apart
+ * by a domain byte; and the flow table's hash. The key is random per
+ * process.
  *
  * The flow hash runs for every segment received, so it is not the PRF:
  * it is DPDK's jhash over the three words of the 4-tuple with a 32-bit
@@ -22,6 +23,7 @@
 #include <rte_jhash.h>
 #include <sodium.h>
 
+#include "siphash.h"
 #include "tcp_priv.h"
 
 enum domain { D_FLOW = 1, D_ISN, D_COOKIE };
@@ -95,9 +97,8 @@ prf(const struct dtcp_worker *w, enum domain d, const struct dtcp_flow_key *k,
 	in.rport = k->rport;
 	in.a = a;
 	in.b = b;
-	crypto_shorthash_siphash24((unsigned char *)&out, (const unsigned char *)&in,
-				   a == 0 && b == 0 ? offsetof(__typeof__(in), a) : sizeof(in),
-				   w->tcp->secret);
+	out = dtcp_siphash24(w->tcp->secret, &in,
+			     a == 0 && b == 0 ? offsetof(__typeof__(in), a) : sizeof(in));
 	return out;
 }
 
