@@ -159,7 +159,7 @@ usage(const char *prog)
 	       "  --rate R          cps: connections per second to open (default 0: as fast\n"
 	       "                    as --concurrency allows); halved when the server falls\n"
 	       "                    behind, never caught up (printed as 'backoff')\n"
-	       "  --concurrency N   cps: client connections open at once (default 2048;\n"
+	       "  --concurrency N   cps: client connections open at once (default 128;\n"
 	       "                    count: %u)\n"
 	       "  --burst N         cps, count: opens per poll (default 64)\n"
 	       "  --conns N         mem: connections (default 1000000); count: 1..60000\n"
@@ -998,7 +998,7 @@ main(int argc, char **argv)
 {
 	static double samples[MAX_SECONDS];
 	struct opts o = {
-		.mode = M_CPS, .duration_s = 10, .warmup_s = 1, .concurrency = 2048, .burst = 64,
+		.mode = M_CPS, .duration_s = 10, .warmup_s = 1, .concurrency = 128, .burst = 64,
 		.conns = 1000000, .warmup_conns = COUNT_WARMUP, .msl_ms = 100, .body = 64,
 		.n_client_addrs = DTCP_MAX_ADDRS,
 		.wire = 16384, .patience_ms = 5000,
