@@ -55,7 +55,7 @@ dtcp_tcp_listen(struct dtcp_worker *w, uint32_t addr, uint16_t port,
 		return -EADDRNOTAVAIL;
 	if (rte_hash_lookup(t->listeners, &k) >= 0)
 		return -EADDRINUSE;
-	if ((uint32_t)rte_hash_count(t->listeners) >= w->cfg.tcp_listeners_max)
+	if (t->n_listeners >= w->cfg.tcp_listeners_max)
 		return -ENOSPC;
 	l = tcp_tcb_alloc(w);
 	if (l == NULL)

@@ -62,7 +62,6 @@ dtcp_worker_create(const struct dtcp_config *cfg, struct dtcp_port *port,
 	w->burst = cfg->burst;
 	offl_init(w, port, cfg);
 	w->tick_ns = (uint64_t)cfg->timer_tick_us * 1000;
-	w->tick_us = cfg->timer_tick_us;
 	w->tick_inv = dtcp_recip(w->tick_ns);
 	w->now_ns = now_ns;
 	w->now_tick = now_ns / w->tick_ns;

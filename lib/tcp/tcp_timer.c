@@ -19,7 +19,7 @@ tcp_deadline_tick(const struct dtcp_worker *w, uint64_t after_ns)
 void
 tcp_rtt_sample(struct dtcp_worker *w, struct dtcp_tcb *c, uint32_t rtt_us)
 {
-	uint64_t rto_us, g_us = w->tick_us;
+	uint64_t rto_us, g_us = w->cfg.timer_tick_us;
 
 	if (rtt_us == 0)
 		rtt_us = 1;
